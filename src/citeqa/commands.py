@@ -1,0 +1,3 @@
+"""Subcommands beyond `corpus build`; each registers itself with the CLI parser."""
+
+from __future__ import annotations
