@@ -110,7 +110,10 @@ EXTRA_PARSERS: list[Callable[..., None]] = []
 
 
 def _register_builtin_commands() -> None:
-    from citeqa import commands  # noqa: F401  (registers build/ask/eval/chat)
+    if EXTRA_PARSERS:
+        return
+    # each module appends its subcommands to EXTRA_PARSERS and COMMANDS when imported
+    from citeqa import cli_chat, cli_eval, commands  # noqa: F401
 
 
 def main(argv: Sequence[str] | None = None) -> int:

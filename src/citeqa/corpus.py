@@ -87,4 +87,12 @@ def corpus_hash(corpus_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-__all__ = ["Corpus", "CorpusError", "PaperError", "build_corpus", "load_corpus", "render_corpus", "corpus_hash"]
+__all__ = [
+    "Corpus",
+    "CorpusError",
+    "PaperError",
+    "build_corpus",
+    "corpus_hash",
+    "load_corpus",
+    "render_corpus",
+]

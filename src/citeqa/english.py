@@ -1,0 +1,115 @@
+"""English rendering of a Chinese sentence's key figures and names, from the paper's glossary.
+
+Amounts: 390 亿美元 -> $39.0 billion; 1.7万亿美元 -> $1.7 trillion; 7500 美元 -> $7,500.
+Dates: 2017 年 12 月 -> December 2017. Names and laws: corpus/glossary.json.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+MONTH_NAMES = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+NUM = r"(\d+(?:\.\d+)?)"
+TRILLION_RE = re.compile(NUM + r"\s*万亿(美元)?")
+YI_RE = re.compile(NUM + r"\s*亿(美元|人)?")
+WAN_RE = re.compile(NUM + r"\s*万(美元|人|个)?(?!亿)")
+DOLLAR_RE = re.compile(r"(?<![\d.万亿])" + NUM + r"\s*美元")
+MONTH_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*日)?")
+PERCENT_RE = re.compile(NUM + r"\s*%")
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.1f}" if value != int(value) else f"{int(value):,}"
+
+
+def _billions(yi: float) -> str:
+    """亿 = 100 million: 390 亿 -> 39.0 billion; 5 亿 -> 500 million."""
+    if yi >= 10:
+        return f"{yi / 10:,.1f} billion"
+    return f"{_fmt(yi * 100)} million"
+
+
+def render_figures(text: str) -> list[tuple[str, str]]:
+    """(Chinese surface form, English rendering) for every amount and date in the text, in order."""
+    found: list[tuple[int, str, str]] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(m: re.Match[str], english: str) -> None:
+        if any(s < m.end() and m.start() < e for s, e in taken):
+            return
+        taken.append((m.start(), m.end()))
+        found.append((m.start(), m.group(0).strip(), english))
+
+    for m in TRILLION_RE.finditer(text):
+        add(m, ("$" if m.group(2) else "") + f"{_fmt(float(m.group(1)))} trillion")
+    for m in YI_RE.finditer(text):
+        unit = {"美元": "$", "人": ""}.get(m.group(2) or "", "")
+        suffix = " people" if m.group(2) == "人" else ""
+        add(m, f"{unit}{_billions(float(m.group(1)))}{suffix}")
+    for m in WAN_RE.finditer(text):
+        value = float(m.group(1)) * 10_000
+        add(m, ("$" if m.group(2) == "美元" else "") + _fmt(value) + (" people" if m.group(2) == "人" else ""))
+    for m in DOLLAR_RE.finditer(text):
+        add(m, f"${_fmt(float(m.group(1)))}")
+    for m in MONTH_RE.finditer(text):
+        month = MONTH_NAMES[int(m.group(2)) - 1] if 1 <= int(m.group(2)) <= 12 else m.group(2)
+        day = f" {int(m.group(3))}," if m.group(3) else ""
+        add(m, f"{month}{day} {m.group(1)}")
+    return [(zh, en) for _, zh, en in sorted(found)]
+
+
+@lru_cache(maxsize=4)
+def load_glossary(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return dict(data.get("terms", {}))
+
+
+def render_terms(text: str, glossary: dict[str, str]) -> list[tuple[str, str]]:
+    """Glossary terms in the text, longest first, never one inside another already taken."""
+    found: list[tuple[int, str, str]] = []
+    taken: list[tuple[int, int]] = []
+    for term in sorted(glossary, key=len, reverse=True):
+        start = text.find(term)
+        if start < 0:
+            continue
+        end = start + len(term)
+        if any(s < end and start < e for s, e in taken):
+            continue
+        taken.append((start, end))
+        found.append((start, term, glossary[term]))
+    return [(zh, en) for _, zh, en in sorted(found)]
+
+
+def render_english(text: str, glossary: dict[str, str]) -> list[tuple[str, str]]:
+    """Names first (as they appear), then figures: what an English reader needs to use the sentence."""
+    return render_terms(text, glossary) + render_figures(text)
+
+
+def english_query_terms(question: str, glossary: dict[str, str]) -> list[str]:
+    """Chinese glossary terms whose English name appears in an English question (for lexical matching)."""
+    q = question.lower()
+    out = []
+    for zh, en in glossary.items():
+        names = [n.strip().lower() for n in re.split(r"[()]", en) if len(n.strip()) > 3]
+        if any(name in q for name in names):
+            out.append(zh.strip("《》“”"))
+    return out

