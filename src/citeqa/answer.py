@@ -25,8 +25,8 @@ NOT_COVERED = {
     "zh": "本文没有涉及这个问题。",
 }
 ANSWER_POOL = 5  # evidence items whose sentences may answer
-SECOND_SENTENCE_RATIO = 0.92
-COMPLEMENT_RATIO = 0.8  # a sentence from another passage joins when it covers new question terms this well  # a second sentence joins the answer when it scores this close to the first
+SECOND_SENTENCE_RATIO = 0.92  # a neighbouring sentence joins the answer when it scores this close to the first
+COMPLEMENT_RATIO = 0.8  # a sentence from another passage joins when it covers new question terms this well
 RANK_PRIOR = 0.04  # small preference for sentences of better-ranked evidence
 REFERENCE_PENALTY = 0.25
 # questions that ask for the source of a statement rather than the statement itself
@@ -121,12 +121,9 @@ def detect_language(text: str) -> str:
 # --------------------------------------------------------------------------- extractive answerer
 
 
-MONTHS = {
-    m: str(i)
-    for i, m in enumerate(
-        "january february march april may june july august september october november december".split(), start=1
-    )
-}
+MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+               "november", "december")  # fmt: skip
+MONTHS = {m: str(i) for i, m in enumerate(MONTH_NAMES, start=1)}
 
 
 def _tokens(text: str) -> set[str]:

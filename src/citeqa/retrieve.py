@@ -19,7 +19,8 @@ SECTION_HINTS = (
     (re.compile(r"\b(?:abstract|summary)\b|提要|摘要", re.IGNORECASE), "提要"),
     (
         re.compile(
-            r"\b(?:in (?:the|its) conclusion|(?:paper|article|author)(?:'s)? conclu\w*)|结语|(?:论文|本文|文章|作者)的?结论",
+            r"\b(?:in (?:the|its) conclusion|(?:paper|article|author)(?:'s)? conclu\w*)"
+            r"|结语|(?:论文|本文|文章|作者)的?结论",
             re.IGNORECASE,
         ),
         "结语",
