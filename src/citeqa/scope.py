@@ -9,12 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-QUESTION_WORDS = set(  # noqa: SIM905  (a word list reads better as text)
-    """what which who whom whose when where why how is are was were do does did can could should would will
-    in on at for according the a an and or of to by from with as i please tell give list name explain describe
-    summarize summarise under between since after before during has have had this that these those paper article
-    author authors show find compare if then than about also any all some there it its their they we you me my
-    source sources footnote footnotes cite cites cited citation reference page pages english chinese""".split()
+QUESTION_WORDS = set(
+    ["what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "would", "will", "in", "on", "at", "for", "according", "the", "a", "an", "and", "or", "of", "to", "by", "from", "with", "as", "i", "please", "tell", "give", "list", "name", "explain", "describe", "summarize", "summarise", "under", "between", "since", "after", "before", "during", "has", "have", "had", "this", "that", "these", "those", "paper", "article", "author", "authors", "show", "find", "compare", "if", "then", "than", "about", "also", "any", "all", "some", "there", "it", "its", "their", "they", "we", "you", "me", "my", "source", "sources", "footnote", "footnotes", "cite", "cites", "cited", "citation", "reference", "page", "pages", "english", "chinese"]
 )
 # generic words jieba sometimes tags as names
 CHINESE_NOT_NAMES = {"论文", "作者", "文章", "本文", "英文", "中文", "三大", "标题"}
