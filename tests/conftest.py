@@ -45,3 +45,46 @@ def assistant(settings):
     from citeqa.answer import Assistant
 
     return Assistant(settings)
+
+
+# --------------------------------------------------------------------------- the paper (parser tests)
+
+SEED = REPO / "seeds" / "000_47b66e6cc36b68d2.txt"
+
+
+@pytest.fixture(scope="session")
+def seed_path() -> Path:
+    return SEED
+
+
+@pytest.fixture(scope="session")
+def seed_paper():
+    """The real seed parsed once (the text path); treat it as read-only."""
+    from citeqa.paper import load_paper
+
+    return load_paper(SEED)
+
+
+@pytest.fixture(scope="session")
+def bad_pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """PDFs the parser must refuse: password-encrypted (RC4, no extra crypto package needed) and truncated."""
+    from fpdf import FPDF
+    from pypdf import PdfWriter
+
+    folder = tmp_path_factory.mktemp("bad-pdfs")
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    for n in range(40):
+        pdf.cell(0, 6, f"Line {n} of a small test document [1] with some text.", new_x="LMARGIN", new_y="NEXT")
+    plain = folder / "plain.pdf"
+    pdf.output(str(plain))
+    writer = PdfWriter(clone_from=str(plain))
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
+    encrypted = folder / "encrypted.pdf"
+    with encrypted.open("wb") as fh:
+        writer.write(fh)
+    data = plain.read_bytes()
+    corrupt = folder / "corrupt.pdf"
+    corrupt.write_bytes(data[: len(data) // 2])
+    return {"plain": plain, "encrypted": encrypted, "corrupt": corrupt}

@@ -149,4 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m citeqa.cli` runs this file as __main__; the subcommand modules register themselves on the
+    # importable `citeqa.cli`, so dispatch through that module or only `corpus` would exist
+    from citeqa.cli import main as _main
+
+    sys.exit(_main())

@@ -15,23 +15,31 @@ from citeqa.settings import Settings
 
 @contextmanager
 def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, float], None]]:
-    """A rich progress bar on stderr (silent when stderr is not a terminal and not forced)."""
+    """A rich progress bar on stderr that appears only once there is work to show (an index build)."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True)
-    if not enabled:
-        yield lambda stage, fraction: None
-        return
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=False
-    ) as bar:
-        task = bar.add_task("index", total=1.0)
+    state: dict[str, Any] = {}
 
-        def update(stage: str, fraction: float) -> None:
-            bar.update(task, description=stage, completed=fraction)
+    def update(stage: str, fraction: float) -> None:
+        if not enabled:
+            return
+        if "bar" not in state:
+            bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+            )
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task(stage, total=1.0)
+        state["bar"].update(state["task"], description=stage, completed=fraction)
 
+    try:
         yield update
+    finally:
+        if "bar" in state:
+            state["bar"].stop()
 
 
 def open_assistant(settings: Settings) -> Any:
@@ -93,15 +101,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
         from citeqa.answer import clean_question
 
         clean_question(" ".join(args.question), settings.max_question_chars)
+    source: TextIO | None = None
+    if args.jsonl == "-":
+        source = sys.stdin
+    elif args.jsonl is not None:
+        try:
+            source = open(args.jsonl, encoding="utf-8", errors="replace")  # noqa: SIM115  (closed below)
+        except OSError as exc:
+            raise FileNotFoundError(f"cannot read questions from {args.jsonl}: {exc.strerror}") from exc
     assistant = open_assistant(settings)
-    if args.jsonl is None:
+    if source is None:
         answer = assistant.ask(" ".join(args.question))
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         else:
             print(format_answer(answer))
         return EXIT_OK
-    source = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8", errors="replace")  # noqa: SIM115
     with source:
         for number, (question, error) in enumerate(_read_questions(source), start=1):
             if error is None and question is not None:

@@ -62,9 +62,12 @@ def build_corpus(seed: Path, corpus_dir: Path) -> Corpus:
     """Parse the seed (text or PDF) and write corpus files; nothing is written unless parsing succeeds."""
     paper = load_paper(seed)
     files = render_corpus(paper)
-    corpus_dir.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        _atomic_write(corpus_dir / name, text)
+    try:
+        corpus_dir.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            _atomic_write(corpus_dir / name, text)
+    except OSError as exc:
+        raise CorpusError(f"cannot write the corpus to {corpus_dir}: {exc.strerror or exc}") from exc
     return Corpus(paper, build_bibliography(paper))
 
 

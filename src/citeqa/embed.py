@@ -108,7 +108,10 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(model, device="cpu")
         except Exception as exc:  # the library raises many types for a bad folder or name
             raise EmbedderError(f"cannot load sentence-transformers model {model!r}: {exc}") from exc
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension() or 0)
         self.model_id = f"st-{os.path.basename(os.path.normpath(model))}-{self.dim}"
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:

@@ -120,6 +120,6 @@ def english_query_terms(question: str, glossary: dict[str, str]) -> list[str]:
     out = []
     for zh, en in glossary.items():
         names = [n.strip().lower() for n in re.split(r"[()]", en) if len(n.strip()) > 3]
-        if any(name in q for name in names):
+        if any(re.search(r"(?<![a-z])" + re.escape(name) + r"(?![a-z])", q) for name in names):
             out.append(zh.strip("《》“”"))
     return out

@@ -6,12 +6,16 @@ resolves to footnote n *of the page the marker sits on*.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from citeqa.textutil import cjk_ratio, display_width, join_wrapped
+from citeqa.textutil import cjk_ratio, continues_url, display_width, join_wrapped
 
 RUNNING_HEADER = "美国制造业回流政策：实施效果与制约因素"
 FOOTNOTE_START_RE = re.compile(r"^\[(\d{1,3})\]\u3000(.*)$")
@@ -20,10 +24,14 @@ PAGE_NUMBER_RE = re.compile(r"^\d{1,4}$")
 HEADING1_RE = re.compile(r"^([一二三四五六七八九十]+)、\s*(.+)$")
 HEADING2_RE = re.compile(r"^[（(]\s*([一二三四五六七八九十]+)\s*[)）]\s*(.+)$")
 ABSTRACT_RE = re.compile(r"^〔提\s*要〕\s*")
-# a line this much narrower than the full lines around it, ending a sentence, ends its paragraph
+# Layout of a paragraph: its first line is indented by two cells, its last line is usually short.
+# A line this much narrower than a full line is "short"; justified lines vary by about a cell.
 PARAGRAPH_END_SLACK = 1.5
+PARAGRAPH_INDENT = 2.0
 PARAGRAPH_CLOSERS = ("。", "！", "？", "”", "）", "：", ".")
-FULL_WIDTH_WINDOW = 5
+LATIN_RUN_RE = re.compile(r"[ -~]+")
+# a page needs this many all-Chinese lines to measure its own full width; otherwise the paper's is used
+MIN_LINES_FOR_PAGE_WIDTH = 5
 
 
 class PaperError(ValueError):
@@ -147,11 +155,14 @@ class _RawPage:
 
 
 def _looks_like_footnote_continuation(previous_footnote: list[str] | None, line: str) -> bool:
-    """A page may open with the tail of the previous page's last footnote (English, unterminated)."""
+    """A page may open with the tail of the previous page's last footnote: the rest of a wrapped URL
+    ("https://home." + "treasury.gov/..."), or Latin text carrying on an unfinished footnote."""
     if not previous_footnote:
         return False
     tail = previous_footnote[-1].rstrip()
-    if tail.endswith(("。", ".", "）", ")")) and not tail.endswith("https://"):
+    if continues_url(tail, line):
+        return True
+    if tail.endswith(("。", ".", "）", ")")):
         return False
     return cjk_ratio(line) < 0.3
 
@@ -201,15 +212,42 @@ def _printed_pages(pages: list[_RawPage]) -> list[int | None]:
     return [None] * len(pages)
 
 
-def _local_full_widths(lines: list[_Line]) -> list[float]:
-    """The width of a full line near each line (same page): justified lines vary by a few half-cells."""
-    widths = [display_width(line.text) for line in lines]
-    out = []
-    for i, line in enumerate(lines):
-        lo, hi = max(0, i - FULL_WIDTH_WINDOW), min(len(lines), i + FULL_WIDTH_WINDOW + 1)
-        same_page = [widths[j] for j in range(lo, hi) if lines[j].page == line.page]
-        out.append(max(same_page))
-    return out
+def _measure(text: str) -> tuple[float, float]:
+    """Width of a body line and how unsure that width is.
+
+    Markers are superscripts (not counted); Chinese punctuation such as “ ” — is set full width. Latin runs
+    (numbers, names) count half a cell per character, which is off by up to a quarter cell per run: digits are
+    proportional and the typesetter puts gaps of its own around them.
+    """
+    clean = MARKER_RE.sub("", text).strip()
+    return display_width(clean, ambiguous=1.0), 0.25 * len(LATIN_RUN_RE.findall(clean))
+
+
+def _full_widths(lines: list[_Line], measures: list[tuple[float, float]]) -> dict[int, float]:
+    """The width of a full line on each page: the most common width of its all-Chinese lines (measured exactly).
+
+    The abstract may be set narrower than the body, so each page gets its own when it has enough such lines.
+    """
+    exact: dict[int, list[float]] = {}
+    for line, (width, unsure) in zip(lines, measures, strict=True):
+        if unsure == 0 and _heading(line.text) is None:
+            exact.setdefault(line.page, []).append(round(width * 2) / 2)
+
+    def mode(widths: list[float]) -> float:
+        counts = Counter(widths)
+        return max(counts, key=lambda w: (counts[w], w))  # ties: the wider one
+
+    everything = [w for widths in exact.values() for w in widths]
+    if everything:
+        paper_width = mode(everything)
+    else:  # no all-Chinese line at all: fall back to the widest lines
+        ranked = sorted(w for w, _ in measures)
+        paper_width = ranked[int(0.75 * (len(ranked) - 1))] if ranked else 0.0
+    pages = {line.page for line in lines}
+    return {
+        page: mode(exact[page]) if len(exact.get(page, [])) >= MIN_LINES_FOR_PAGE_WIDTH else paper_width
+        for page in pages
+    }
 
 
 def _heading(text: str) -> tuple[int, str] | None:
@@ -234,22 +272,28 @@ def _footnote_kind(text: str) -> str:
 
 
 def _remove_markers(text: str, page: int, base: int) -> tuple[str, list[tuple[int, int, int]]]:
-    """Strip `[n]` markers from a line; return clean text and (offset, page, n) for each."""
-    out: list[str] = []
+    """Strip `[n]` markers from a line; return clean text and (offset, page, n) for each.
+
+    The spaces a marker leaves between Chinese characters are layout, not text: "较少。[1] 从国内" ->
+    "较少。从国内", "规则 [1] 条款" -> "规则条款"; between Latin words one space stays.
+    """
+    out = ""
     found: list[tuple[int, int, int]] = []
     pos = 0
-    length = 0
     for m in MARKER_RE.finditer(text):
-        chunk = text[pos : m.start()]
-        out.append(chunk)
-        length += len(chunk)
-        found.append((base + length, page, int(m.group(1))))
+        out += text[pos : m.start()]
         pos = m.end()
-        # "较少。[1] 从国内" -> drop the space the marker left between Chinese characters
-        if pos < len(text) and text[pos] == " " and out and out[-1][-1:] and not out[-1][-1].isascii():
-            pos += 1
-    out.append(text[pos:])
-    return "".join(out), found
+        spaces_after = len(text[pos:]) - len(text[pos:].lstrip(" "))
+        before = out.rstrip(" ")
+        if before and not before[-1].isascii():  # Chinese text or punctuation before the marker
+            out = before
+            pos += spaces_after
+        elif before != out and spaces_after:  # "rivalry [2] and": one space stays, after the marker
+            out = before
+            pos += spaces_after - 1
+        found.append((base + len(out), page, int(m.group(1))))
+    out += text[pos:]
+    return out, found
 
 
 def parse_text(text: str, source: str = "") -> Paper:
@@ -276,7 +320,22 @@ def parse_text(text: str, source: str = "") -> Paper:
         raise PaperError("no footnotes found (expected lines starting with '[n]' + U+3000)")
 
     body_lines = [_Line(i, t) for i, page in enumerate(pages, start=1) for t in page.body]
-    full_widths = _local_full_widths(body_lines)
+    measures = [_measure(line.text) for line in body_lines]
+    full_by_page = _full_widths(body_lines, measures)
+
+    def is_short(i: int) -> bool:
+        width, unsure = measures[i]
+        return width + unsure < full_by_page[body_lines[i].page] - PARAGRAPH_END_SLACK
+
+    def is_indented(i: int) -> bool:
+        """Narrower than a full line by about the two-cell paragraph indent."""
+        if i >= len(body_lines):
+            return False
+        width, unsure = measures[i]
+        full = full_by_page[body_lines[i].page]
+        low, high = full - PARAGRAPH_INDENT - PARAGRAPH_END_SLACK, full - PARAGRAPH_END_SLACK
+        return low <= width - unsure and width + unsure <= high
+
     paragraphs: list[Paragraph] = []
     sections: list[list[str]] = []
     section: list[str] = []
@@ -287,9 +346,8 @@ def parse_text(text: str, source: str = "") -> Paper:
             paragraphs.append(_make_paragraph(len(paragraphs), current, section, printed, footnotes))
             current.clear()
 
-    for line, full_width in zip(body_lines, full_widths, strict=True):
-        width = display_width(line.text)
-        short = width < full_width - PARAGRAPH_END_SLACK
+    for i, line in enumerate(body_lines):
+        short = is_short(i)
         head = _heading(line.text) if short and not line.text.endswith("。") else None
         if head:
             flush()
@@ -301,7 +359,9 @@ def parse_text(text: str, source: str = "") -> Paper:
             section = ["提要"]
             line = _Line(line.page, ABSTRACT_RE.sub("", line.text))
         current.append(line)
-        if short and MARKER_RE.sub("", line.text).rstrip().endswith(PARAGRAPH_CLOSERS):
+        # a paragraph ends with a sentence, on a short line or just before an indented one
+        ends_sentence = MARKER_RE.sub("", line.text).rstrip().endswith(PARAGRAPH_CLOSERS)
+        if ends_sentence and (short or is_indented(i + 1)):
             flush()
             if section == ["提要"]:
                 section = []  # the introduction that follows the abstract has no heading
@@ -353,20 +413,42 @@ def _check_markers(paragraphs: list[Paragraph], footnotes: dict[str, Footnote]) 
         raise PaperError(f"markers with no footnote on their page: {', '.join(dangling[:5])}")
 
 
-def parse_pdf(path: Path) -> Paper:
-    """Extract a PDF's text with pypdf, page by page, and parse it like the seed text."""
+@contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf logs a warning per damaged object; the user gets one error line instead."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _extract_pdf_pages(path: Path) -> list[str]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted:
-            raise PaperError(f"{path.name}: PDF is encrypted; decrypt it first")
-        page_texts = [page.extract_text() or "" for page in reader.pages]
+        with _quiet_pypdf():
+            reader = PdfReader(str(path))
+            # an empty user password (print/copy restrictions only) opens without asking anyone
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise PaperError(f"{path.name}: PDF is encrypted with a password; decrypt it first")
+            return [page.extract_text() or "" for page in reader.pages]
     except PaperError:
         raise
-    except (PdfReadError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise PaperError(f"{path.name}: cannot read PDF ({exc.__class__.__name__}: {exc})") from exc
+    except PdfReadError as exc:
+        raise PaperError(f"{path.name}: cannot read PDF ({_one_line(exc)})") from exc
+    except Exception as exc:  # a damaged PDF can fail anywhere inside pypdf; it is still bad input
+        raise PaperError(f"{path.name}: cannot read PDF ({exc.__class__.__name__}: {_one_line(exc)})") from exc
+
+
+def parse_pdf(path: Path) -> Paper:
+    """Extract a PDF's text with pypdf, page by page, and parse it like the seed text."""
+    page_texts = _extract_pdf_pages(path)
+    if not any(text.strip() for text in page_texts):
+        raise PaperError(f"{path.name}: the PDF has no extractable text (scanned images?)")
     lines: list[str] = []
     for text in page_texts:
         page_lines = [ln for ln in text.splitlines() if ln.strip()]
@@ -377,13 +459,22 @@ def parse_pdf(path: Path) -> Paper:
     return parse_text("\n".join(lines), source=path.name)
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or exc.__class__.__name__
+
+
 def load_paper(path: Path) -> Paper:
     """Parse a seed `.txt` or a `.pdf` into a Paper; every failure is a PaperError with one clear line."""
     if not path.exists():
         raise PaperError(f"{path}: no such file")
-    if path.suffix.lower() == ".pdf" or path.read_bytes()[:5] == b"%PDF-":
+    if not path.is_file():
+        raise PaperError(f"{path}: not a file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PaperError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if path.suffix.lower() == ".pdf" or data[:5] == b"%PDF-":
         return parse_pdf(path)
-    data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

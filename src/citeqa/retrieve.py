@@ -10,8 +10,10 @@ import numpy as np
 
 from citeqa.chunking import Unit
 from citeqa.embed import BM25Ranker, get_embedder
+from citeqa.english import english_query_terms, load_glossary
 from citeqa.settings import Settings
 from citeqa.store import POOLS, LoadedIndex, vector_embedders
+from citeqa.textutil import cjk_ratio
 
 CANDIDATES = 30  # per pool and embedder, before fusion
 # a question that names a part of the paper ranks that part's chunks as one more fused list
@@ -58,6 +60,14 @@ class Retriever:
         self._pool_units = {
             pool: [u for u in index.units if (u.kind == "paragraph") == (pool == "body")] for pool in POOLS
         }
+        self._glossary = load_glossary(settings.corpus_path / "glossary.json")
+        body_texts = [u.text for u in self._pool_units["body"]]
+        # names in most passages (美国, 制造业回流) say nothing about which passage a question wants
+        self._common_terms = {
+            zh.strip("《》“”")
+            for zh in self._glossary
+            if sum(zh.strip("《》“”") in t for t in body_texts) > 0.2 * len(body_texts)
+        }
         self._notes = {f.id for f in index.corpus.paper.footnotes if f.kind == "note"}
         self._bm25: dict[str, BM25Ranker] = {}
         if "bm25" in settings.embedders:
@@ -101,9 +111,18 @@ class Retriever:
                 return [(u.id, 1.0) for u in self._pool_units[pool] if any(section in s for s in u.section)]
         return []
 
+    def expand_query(self, question: str) -> str:
+        """English names the glossary knows get their Chinese form appended ("USMCA" ->
+        《美国—墨西哥—加拿大协定》): the embedders do not link such names across languages on their own."""
+        if not self.settings.expand_queries or cjk_ratio(question) >= 0.3:
+            return question
+        terms = [t for t in english_query_terms(question, self._glossary) if t not in self._common_terms]
+        return question + (" " + " ".join(terms) if terms else "")
+
     def rankings(self, question: str) -> dict[str, dict[str, list[tuple[str, float]]]]:
         """pool -> embedder -> [(unit id, similarity)] best first."""
         out: dict[str, dict[str, list[tuple[str, float]]]] = {pool: {} for pool in POOLS}
+        question = self.expand_query(question)
         queries = {name: self.embed_query(name, question) for name in self._embedders}
         for pool in POOLS:
             for name in self.settings.embedders:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from citeqa.chunking import Sentence, Unit, build_units
-from citeqa.corpus import Corpus, corpus_hash, load_corpus
+from citeqa.corpus import PAPER_FILE, Corpus, build_corpus, corpus_hash, load_corpus
 from citeqa.embed import get_embedder
 from citeqa.settings import Settings
 
@@ -250,7 +250,10 @@ def open_index(settings: Settings) -> LoadedIndex:
 
 
 def ensure_index(settings: Settings, progress: Progress = _no_progress) -> LoadedIndex:
-    """Open the index, rebuilding it first when it is missing, stale or corrupt."""
+    """Open the index, rebuilding it first when it is missing, stale or corrupt (and the corpus too)."""
+    if not (settings.corpus_path / PAPER_FILE).exists():
+        progress("parsing the paper into corpus/", 0.0)
+        build_corpus(settings.seed_path, settings.corpus_path)
     try:
         return open_index(settings)
     except IndexError_ as exc:

@@ -15,9 +15,17 @@ def is_cjk(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F")
 
 
-def display_width(text: str) -> float:
-    """Width of a line as the PDF laid it out: CJK characters count 1, everything else 0.5."""
-    return sum(1.0 if is_cjk(ch) else 0.5 for ch in text)
+def display_width(text: str, ambiguous: float = 0.5) -> float:
+    """Width of a line as the PDF laid it out: CJK characters count 1, everything else 0.5.
+
+    `ambiguous` is the width of East-Asian-ambiguous characters (“ ” ‘ ’ — · …): Chinese typesetting sets them
+    full width (pass 1.0 for Chinese body text), English text half width (the default).
+    """
+    total = 0.0
+    for ch in text:
+        kind = unicodedata.east_asian_width(ch)
+        total += 1.0 if kind in ("W", "F") else ambiguous if kind == "A" else 0.5
+    return total
 
 
 def cjk_ratio(text: str) -> float:
@@ -27,7 +35,7 @@ def cjk_ratio(text: str) -> float:
     return sum(1 for c in chars if is_cjk(c)) / len(chars)
 
 
-def _continues_url(left: str, right: str) -> bool:
+def continues_url(left: str, right: str) -> bool:
     """Does `right` carry on a URL that `left` ends with? ("https://home." + "treasury.gov/...")"""
     tokens = left.split()
     if not tokens or not re.match(r"https?://", tokens[-1]):
@@ -36,9 +44,11 @@ def _continues_url(left: str, right: str) -> bool:
     if not head:
         return False
     if tokens[-1].endswith("."):
-        # a final dot may end the sentence: only a host or path fragment continues it
+        # a final dot may end the sentence: only a host or path fragment continues it ("treasury.gov/...",
+        # "org/series/..."), not a number that opens the next page's text ("2.79 万亿美元")
         first = head.group(0)
-        return (first[0].islower() or first[0].isdigit()) and ("/" in first or "." in first)
+        host_like = re.search(r"[a-z0-9]\.[a-z]{2,}", first)
+        return (first[0].islower() or first[0].isdigit()) and ("/" in first or bool(host_like))
     return True
 
 
@@ -51,7 +61,7 @@ def join_wrapped(left: str, right: str) -> str:
     if not right:
         return left
     a, b = left[-1], right[0]
-    if _continues_url(left, right):
+    if continues_url(left, right):
         return left + right
     if a in "-/" and not is_cjk(b):
         # a word or URL broken at a hyphen or slash: "62-" + "68", "statements-" + "releases"

@@ -1,0 +1,108 @@
+import pytest
+
+from citeqa.answer import NOT_COVERED, QuestionError, clean_question, detect_language, format_answer
+from citeqa.scope import ScopeChecker
+
+
+def test_usmca_threshold_comes_from_the_explanatory_footnote(assistant):
+    a = assistant.ask("what local-content threshold does USMCA set")
+    assert a.answered and a.language == "en"
+    assert "75%" in a.answer and "62.5%" in a.answer
+    note = next(c for c in a.citations if c.footnote_id == "p8-fn1")
+    assert (note.page, note.number, note.printed_page, note.kind) == (8, 1, 57, "note")
+    assert "70%" in note.text
+    assert a.evidence[0].rank == 1
+    assert {"retrieve", "answer", "total"} <= set(a.timings_ms)
+
+
+def test_chinese_question_gets_chinese_answer_with_footnote_and_url(assistant):
+    a = assistant.ask("《芯片与科学法》拨款多少设立制造激励计划？")
+    assert a.answered and a.language == "zh"
+    assert "390 亿美元" in a.answer
+    chips = next(c for c in a.citations if c.footnote_id == "p4-fn2")
+    assert chips.url.startswith("https://www.commerce.senate.gov/")
+    assert chips.printed_page == 53
+    assert chips.quote in a.answer
+    assert "In English" not in a.answer
+
+
+def test_english_question_gets_english_rendering_of_figures(assistant):
+    a = assistant.ask("How much money did the CHIPS and Science Act set aside for manufacturing incentives?")
+    assert a.answered
+    assert ["390 亿美元", "$39.0 billion"] in a.english
+    assert "CHIPS and Science Act" in a.answer
+
+
+def test_citation_question_names_the_source(assistant):
+    a = assistant.ask("Which source does the paper cite for Trump's Buy American and Hire American executive order?")
+    assert a.answered
+    assert "p5-fn3" in [c.footnote_id for c in a.citations]
+    assert a.answer.startswith("Source [")
+    assert "Presidential Executive Order on Buy American and Hire American" in a.answer
+
+
+@pytest.mark.parametrize(
+    "question, language",
+    [
+        ("What is the boiling point of water on Mars?", "en"),
+        ("Which team won the 2010 Champions League final?", "en"),
+        ("谁发明了电话？", "zh"),
+    ],
+)
+def test_out_of_scope_questions_are_refused(assistant, question, language):
+    a = assistant.ask(question)
+    assert a.answered is False
+    assert a.answer.startswith(NOT_COVERED[language])
+    assert a.refusal_reason
+    assert a.citations == []
+
+
+def test_human_output_lists_citations_then_passage(assistant):
+    text = format_answer(assistant.ask("what local-content threshold does USMCA set"))
+    lines = text.splitlines()
+    citation_line = next(line for line in lines if line.startswith("[") and "footnote 1:" in line)
+    assert "p. 57" in citation_line
+    assert lines.index("Supporting passage:") > lines.index(citation_line)
+
+
+def test_question_hygiene():
+    with pytest.raises(QuestionError, match="empty"):
+        clean_question("   \n\t ", 2000)
+    with pytest.raises(QuestionError, match="too long"):
+        clean_question("x" * 100_000, 2000)
+    text, warnings = clean_question("what\x00 does\x1b the USMCA\u200b set?", 2000)
+    assert "\x00" not in text and "\x1b" not in text
+    assert warnings
+
+
+def test_control_characters_still_get_an_answer(assistant):
+    a = assistant.ask("what local-content\x00 threshold does\x07 USMCA set")
+    assert a.answered and a.warnings
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("美国制造业回流", "zh"),
+        ("what does USMCA set", "en"),
+        ("Что такое USMCA?", "other"),
+        ("USMCA 规定了什么？", "zh"),
+    ],
+)
+def test_detect_language(text, language):
+    assert detect_language(text) == language
+
+
+def test_other_language_question_gets_a_best_effort_english_answer(assistant):
+    a = assistant.ask("Quel est le seuil de contenu local fixé par l'USMCA pour les pièces automobiles?")
+    assert a.language in {"en", "other"}
+    assert a.answer  # either an answer or an explicit refusal, never an exception
+
+
+def test_scope_checker_flags_names_the_paper_never_mentions():
+    checker = ScopeChecker("The White House 拜登 墨西哥 Biden", {"白宫": "White House", "日本": "Japan"})
+    assert checker.missing_names("What did Biden say about Mexico tariffs?") == ["Mexico"]
+    assert checker.missing_names("What is Japan's chip budget?") == ["Japan"]  # glossary entry unused by paper
+    assert checker.missing_names("白宫和拜登说了什么？") == []
+    assert checker.missing_names("What did the paper say?") == []
+    assert checker.missing_years("tariffs in 2024?", "2018 年 2019 年") == ["2024"]

@@ -1,0 +1,29 @@
+from citeqa.english import english_query_terms, render_english, render_figures
+
+
+def test_amounts_and_dates_render_in_english():
+    pairs = dict(render_figures("拨款 390 亿美元，最高 7500 美元，从1.7万亿美元，23 亿美元，2017 年 12 月，40 万个"))
+    assert pairs["390 亿美元"] == "$39.0 billion"
+    assert pairs["7500 美元"] == "$7,500"
+    assert pairs["1.7万亿美元"] == "$1.7 trillion"
+    assert pairs["23 亿美元"] == "$2.3 billion"
+    assert pairs["2017 年 12 月"] == "December 2017"
+    assert pairs["40 万个"] == "400,000"
+
+
+def test_amount_is_rendered_once_not_also_as_plain_dollars():
+    pairs = render_figures("投资 2240 亿美元")
+    assert pairs == [("2240 亿美元", "$224.0 billion")]
+
+
+def test_glossary_terms_longest_match_first():
+    glossary = {"《芯片与科学法》": "CHIPS and Science Act", "芯片": "chips", "美国": "United States"}
+    pairs = render_english("《芯片与科学法》拨款给美国", glossary)
+    assert ("《芯片与科学法》", "CHIPS and Science Act") in pairs
+    assert all(zh != "芯片" for zh, _ in pairs)
+
+
+def test_english_question_maps_to_chinese_terms():
+    glossary = {"《通胀削减法》": "Inflation Reduction Act (IRA)", "墨西哥": "Mexico"}
+    assert english_query_terms("What does the IRA offer buyers?", glossary) == []  # 3-letter names are too short
+    assert english_query_terms("What does the Inflation Reduction Act offer?", glossary) == ["通胀削减法"]

@@ -1,0 +1,65 @@
+import pytest
+
+from citeqa.retrieve import Hit, Retriever, _merge_pools, _rrf
+
+USMCA = "what local-content threshold does USMCA set"
+
+
+def test_rrf_sums_reciprocal_ranks():
+    fused = dict(_rrf([[("a", 0.9), ("b", 0.8)], [("b", 0.7), ("c", 0.6)]], k=60))
+    assert fused["b"] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused["a"] == pytest.approx(1 / 61)
+    assert max(fused, key=fused.get) == "b"
+
+
+def _hit(uid: str, kind: str, cosine: float) -> Hit:
+    from citeqa.chunking import Sentence, Unit
+
+    unit = Unit(uid, kind, uid, 1, None, [], [], [Sentence(uid, 0, 1, 1)])
+    return Hit(unit, 1.0, cosine, "body" if kind == "paragraph" else "footnote")
+
+
+def test_merge_leads_with_body_unless_a_footnote_clearly_wins():
+    body = [_hit(f"b{i}", "paragraph", 0.5 - i / 100) for i in range(5)]
+    notes = [_hit(f"f{i}", "footnote", 0.4 - i / 100) for i in range(3)]
+    assert [h.unit.id for h in _merge_pools(body, notes, 5, 3)][:5] == ["b0", "b1", "b2", "f0", "b3"]
+    strong = [_hit("f0", "footnote", 0.7), *notes[1:]]
+    assert _merge_pools(body, strong, 5, 3)[0].unit.id == "f0"
+
+
+def test_split_pools_find_the_usmca_note(assistant):
+    r = assistant.retriever.retrieve(USMCA)
+    assert set(r.pool_hits) == {"body", "footnote"}
+    top5 = [h.unit.id for h in r.hits[:5]]
+    assert "p8-fn1" in top5
+    assert r.in_scope
+
+
+def test_marker_following_brings_cited_footnotes(assistant):
+    r = assistant.retriever.retrieve("《芯片与科学法》拨款多少设立制造激励计划")
+    ids = [h.unit.id for h in r.hits]
+    chips = next(h for h in r.hits if "390 亿美元" in h.unit.text)
+    for fid in chips.unit.footnote_ids:
+        assert fid in ids
+    off = Retriever(assistant.retriever.index, assistant.settings.replace(follow_markers=False))
+    assert all(h.via == "retrieved" for h in off.retrieve("《芯片与科学法》拨款多少设立制造激励计划").hits)
+
+
+def test_joint_pool_is_one_ranking(assistant):
+    joint = Retriever(assistant.retriever.index, assistant.settings.replace(split_pools=False))
+    r = joint.retrieve(USMCA)
+    assert set(r.pool_hits) == {"joint"}
+    scores = [h.score for h in r.pool_hits["joint"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_off_topic_question_scores_low(assistant):
+    r = assistant.retriever.retrieve("How do volcanoes form under the ocean?")
+    assert r.top_cosine < assistant.retriever.retrieve(USMCA).top_cosine
+    assert not r.in_scope
+
+
+def test_bm25_ranker_alone(assistant):
+    lexical = Retriever(assistant.retriever.index, assistant.settings.replace(embedders=("bm25",)))
+    r = lexical.retrieve("通胀削减法 新能源汽车 7500 美元")
+    assert any("7500 美元" in h.unit.text for h in r.hits[:3])
