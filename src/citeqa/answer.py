@@ -165,7 +165,7 @@ class ExtractiveAnswerer:
                 row += 1
 
     def _candidates(self, question: str, language: str, retrieval: Retrieval) -> list[_Candidate]:
-        qvec = self.retriever.embed_query("usem3", question)
+        qvec = self.retriever.embed_query("usem3", self.retriever.expand_query(question))
         vectors = self.retriever.index.sentence_vectors
         q_tokens = _tokens(question)
         if language != "zh":

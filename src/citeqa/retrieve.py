@@ -4,6 +4,7 @@ and the "not in this paper" signal."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +16,7 @@ from citeqa.settings import Settings
 from citeqa.store import POOLS, LoadedIndex, vector_embedders
 from citeqa.textutil import cjk_ratio
 
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="citeqa-embed")
 CANDIDATES = 30  # per pool and embedder, before fusion
 # a question that names a part of the paper ranks that part's chunks as one more fused list
 SECTION_HINTS = (
@@ -60,6 +62,7 @@ class Retriever:
         self._pool_units = {
             pool: [u for u in index.units if (u.kind == "paragraph") == (pool == "body")] for pool in POOLS
         }
+        self._query_cache: dict[tuple[str, str], np.ndarray] = {}
         self._glossary = load_glossary(settings.corpus_path / "glossary.json")
         body_texts = [u.text for u in self._pool_units["body"]]
         # names in most passages (美国, 制造业回流) say nothing about which passage a question wants
@@ -82,7 +85,14 @@ class Retriever:
         }
 
     def embed_query(self, name: str, question: str) -> np.ndarray:
-        return self._embedders[name].embed_query(question)
+        """Query vectors are cached: the answerer scores sentences with the vector retrieval just made."""
+        key = (name, question)
+        vector = self._query_cache.get(key)
+        if vector is None:
+            if len(self._query_cache) > 256:
+                self._query_cache.clear()
+            vector = self._query_cache[key] = self._embedders[name].embed_query(question)
+        return vector
 
     def _vector_ranking(self, pool: str, name: str, query: np.ndarray) -> list[tuple[str, float]]:
         collection = self.index.collection(pool, name)
@@ -123,7 +133,9 @@ class Retriever:
         """pool -> embedder -> [(unit id, similarity)] best first."""
         out: dict[str, dict[str, list[tuple[str, float]]]] = {pool: {} for pool in POOLS}
         question = self.expand_query(question)
-        queries = {name: self.embed_query(name, question) for name in self._embedders}
+        # the embedders run native code that releases the GIL: on 2 cores they embed side by side
+        futures = {name: _POOL.submit(self.embed_query, name, question) for name in self._embedders}
+        queries = {name: future.result() for name, future in futures.items()}
         for pool in POOLS:
             for name in self.settings.embedders:
                 if name == "bm25":

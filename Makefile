@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh machine:
+#   make chat   -> virtualenv + core install (no torch), builds the index on first run, serves the app on 127.0.0.1
+#   make test   -> + torch CPU wheel, sentence-transformers, test tools, Debian chromium and CJK font; lint; pytest
+VENV ?= .venv
+PYTHON ?= python3
+PIP := $(VENV)/bin/pip
+PORT ?= 7860
+export OMP_NUM_THREADS ?= 1
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_OFFLINE := 1
+
+.PHONY: chat test lint system-deps bench eval clean-index
+
+$(VENV)/.core-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+# torch==2.13.0 first: it is the CPU wheel on disk; anything that pulls plain torch gets a multi-GB CUDA build
+$(VENV)/.test-installed: $(VENV)/.core-installed
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[st,test]'
+	touch $@
+
+system-deps:
+	bash .ci/system-deps
+
+chat: $(VENV)/.core-installed
+	$(VENV)/bin/citeqa chat --port $(PORT)
+
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+test: $(VENV)/.test-installed system-deps lint
+	$(VENV)/bin/python -m pytest
+
+bench: $(VENV)/.test-installed
+	$(VENV)/bin/python benchmarks/bench_ask.py
+
+eval: $(VENV)/.core-installed
+	$(VENV)/bin/citeqa eval --out eval-output
+
+clean-index:
+	find index -mindepth 1 ! -name README.md -exec rm -rf {} +
