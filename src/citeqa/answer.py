@@ -26,13 +26,33 @@ NOT_COVERED = {
 }
 ANSWER_POOL = 5  # evidence items whose sentences may answer
 SECOND_SENTENCE_RATIO = 0.92  # a neighbouring sentence joins the answer when it scores this close to the first
-COMPLEMENT_RATIO = 0.8  # a sentence from another passage joins when it covers new question terms this well
+COMPLEMENT_RATIO = 0.7  # a sentence from another passage that covers new question terms joins above this
+PART_RATIO = 0.6  # the best sentence of another passage answers a multi-part question's second part above this
 RANK_PRIOR = 0.04  # small preference for sentences of better-ranked evidence
 REFERENCE_PENALTY = 0.25
+NUMBER_WEIGHT = 0.15
+PASSAGE_REACH = 3  # a marker at most this many sentences later still backs an unmarked sentence
+# "…, and how many…" / two question marks / 分别: the answer needs a second passage
+MULTI_PART_RE = re.compile(
+    r"\band (?:how|what|which|who|when|where|why|by how)\b|\?.+\?|？.+？|分别|以及.*(?:多少|什么|哪)", re.IGNORECASE
+)
+# "which three reasons", "what four kinds", 哪些 / 三个原因: the answer is an enumeration
+LIST_INTENT_RE = re.compile(
+    r"\b(?:two|three|four|five|several)\b|哪些|哪[两三四五几]|[两三四五几]个|几点|几方面", re.IGNORECASE
+)
+ORDINAL_RE = re.compile(r"^(?:第[一二三四五六七八九十]+[，,、]|[一二三四五六七八九十]是|首先|其次|再次|最后[，,])")
+MAX_LIST_ITEMS = 6
+# questions about a cited work itself (its journal, author, title): only these may be answered from a reference
+WORK_INTENT_RE = re.compile(
+    r"\b(journal|published|publish|article|author|authors|wrote|written|title|report|document)\b"
+    r"|期刊|杂志|发表|作者|文章|标题|题目|报告|文件|文献",
+    re.IGNORECASE,
+)
 # questions that ask for the source of a statement rather than the statement itself
 CITATION_INTENT_RE = re.compile(
-    r"\b(source|sources|footnote|cite[sd]?|citation|reference[sd]?|back(?:s|ed)?|support(?:s|ed)?|document)\b"
-    r"|来源|出处|脚注|注释|引用|依据|援引|文献",
+    r"\b(source|sources|footnote|cite[sd]?|citation|reference[sd]?|backs|backed|supports|supported|document"
+    r"|rel(?:y|ies|ied) on|agency|organi[sz]ation|institution|outlet)\b"
+    r"|来源|出处|脚注|注释|引用|依据|援引|文献|机构|媒体",
     re.IGNORECASE,
 )
 
@@ -158,11 +178,18 @@ class ExtractiveAnswerer:
         self.scope = ScopeChecker(corpus_text, self.glossary, aliases)
         warm_up()
         self._sentence_row: dict[tuple[str, int], int] = {}
+        # every paragraph's sentences in order, across its chunks, to find the marker closing a passage
+        self._paragraph_sentences: dict[str, list[Sentence]] = {}
+        self._sentence_home: dict[tuple[str, int], tuple[Unit, int]] = {}
         row = 0
         for unit in retriever.index.units:
             for i in range(len(unit.sentences)):
                 self._sentence_row[(unit.id, i)] = row
                 row += 1
+            if unit.kind == "paragraph":
+                self._paragraph_sentences.setdefault(unit.paragraph_id, []).extend(unit.sentences)
+                for i, sentence in enumerate(unit.sentences):
+                    self._sentence_home[(unit.paragraph_id, sentence.start)] = (unit, i)
 
     def _candidates(self, question: str, language: str, retrieval: Retrieval) -> list[_Candidate]:
         qvec = self.retriever.embed_query("usem3", self.retriever.expand_query(question))
@@ -170,14 +197,20 @@ class ExtractiveAnswerer:
         q_tokens = _tokens(question)
         if language != "zh":
             q_tokens |= set().union(*(_tokens(t) for t in english_query_terms(question, self.glossary)), set())
+        q_numbers = {t for t in q_tokens if t[0].isdigit()}
         out = []
-        pool = [h for h in retrieval.hits if h.via == "retrieved"][:ANSWER_POOL]
+        about_works = bool(WORK_INTENT_RE.search(question))
+        pool = [h for h in retrieval.hits if h.via == "retrieved" and (about_works or self._states_facts(h.unit))][
+            :ANSWER_POOL
+        ]
         for rank, hit in enumerate(pool):
             for i, sentence in enumerate(hit.unit.sentences):
                 cosine = float(vectors[self._sentence_row[(hit.unit.id, i)]] @ qvec)
                 s_tokens = _tokens(sentence.text)
                 overlap = len(q_tokens & s_tokens) / (len(q_tokens) or 1)
-                score = cosine + 0.5 * overlap + RANK_PRIOR / (1 + rank)
+                # numbers (years, amounts) the question names pin the sentence down more than words do
+                numbers = len(q_numbers & s_tokens) / (len(q_numbers) or 1)
+                score = cosine + 0.5 * overlap + NUMBER_WEIGHT * numbers + RANK_PRIOR / (1 + rank)
                 if not self._states_facts(hit.unit):
                     # a reference footnote names a work and states no fact: it answers only questions
                     # about the work itself (its journal, its author), which the overlap then carries
@@ -210,20 +243,7 @@ class ExtractiveAnswerer:
                 top_similarity=round(retrieval.top_cosine, 4),
                 refusal_reason=reason or "no answer sentence found",
             )
-        best = candidates[0]
-        chosen = [best]
-        q_tokens = _tokens(question)
-        covered = q_tokens & _tokens(best.sentence.text)
-        for c in candidates[1:]:
-            if len(chosen) >= self.settings.answer_sentences:
-                break
-            adjacent = c.hit is best.hit and abs(c.index - best.index) == 1
-            # a second part of a multi-part question: another passage that brings question terms the first lacks
-            new_terms = (q_tokens & _tokens(c.sentence.text)) - covered
-            complements = c.hit is not best.hit and len(new_terms) >= 2 and c.score >= COMPLEMENT_RATIO * best.score
-            if (adjacent and c.score >= SECOND_SENTENCE_RATIO * best.score) or complements:
-                chosen.append(c)
-                covered |= new_terms
+        chosen = self._select(question, candidates)
         chosen.sort(key=lambda c: (c.hit_rank, c.index))
         citations = self._citations(chosen)
         marker_of = {c.footnote_id: c.marker for c in citations}
@@ -255,25 +275,71 @@ class ExtractiveAnswerer:
             citations=citations,
             evidence=evidence,
             english=english,
-            quote=best.hit.unit.text,
+            quote=chosen[0].hit.unit.text,
             highlight=[c.sentence.text for c in chosen],
             top_similarity=round(retrieval.top_cosine, 4),
         )
+
+    def _select(self, question: str, candidates: list[_Candidate]) -> list[_Candidate]:
+        """The best sentence, plus: a close neighbour; for a multi-part question the best sentence of another
+        passage; for a list question ("which three reasons") the enumerated items of the best paragraph."""
+        best = candidates[0]
+        chosen = [best]
+        limit = self.settings.answer_sentences
+        q_tokens = _tokens(question)
+        covered = q_tokens & _tokens(best.sentence.text)
+        multi_part = bool(MULTI_PART_RE.search(question))
+        for c in candidates[1:]:
+            if len(chosen) >= limit:
+                break
+            adjacent = c.hit is best.hit and abs(c.index - best.index) == 1
+            new_terms = (q_tokens & _tokens(c.sentence.text)) - covered
+            other_passage = c.hit.unit.id != best.hit.unit.id and c.score >= COMPLEMENT_RATIO * best.score
+            if (
+                (adjacent and c.score >= SECOND_SENTENCE_RATIO * best.score)
+                or (other_passage and len(new_terms) >= 2)
+                or (
+                    multi_part
+                    and c.hit.unit.id != best.hit.unit.id
+                    and c.score >= PART_RATIO * best.score
+                    and (new_terms or cjk_ratio(question) < 0.3)  # English questions share few tokens
+                )
+            ):
+                chosen.append(c)
+                covered |= new_terms
+                multi_part = False  # one complement per question part is enough
+        if LIST_INTENT_RE.search(question):
+            items = self._enumeration(best)
+            if len(items) >= 2:
+                chosen = [c for c in chosen if not _same_sentence(c, items)] + items
+        return chosen
+
+    def _enumeration(self, best: _Candidate) -> list[_Candidate]:
+        """Sentences of the best paragraph that start with an ordinal (第一，/ 一是 / 首先 …)."""
+        if best.hit.unit.kind != "paragraph":
+            return []
+        out = []
+        for sentence in self._paragraph_sentences.get(best.hit.unit.paragraph_id, []):
+            if ORDINAL_RE.match(sentence.text):
+                unit, index = self._sentence_home[(best.hit.unit.paragraph_id, sentence.start)]
+                hit = best.hit if unit.id == best.hit.unit.id else Hit(unit, 0.0, 0.0, "body")
+                out.append(_Candidate(best.hit_rank, hit, index, sentence, 0.0))
+        return out[:MAX_LIST_ITEMS]
 
     def _states_facts(self, unit: Unit) -> bool:
         return unit.kind == "paragraph" or self.retriever.index.corpus.paper.footnote(unit.id).kind == "note"
 
     def _footnotes_backing(self, candidate: _Candidate) -> list[str]:
-        """The sentence's own markers; else the footnote itself; else the next marker of its passage."""
+        """The sentence's own markers; else the footnote itself; else the marker that closes its passage
+        (Chinese academic prose puts one marker after the last sentence of the passage it supports)."""
         unit = candidate.hit.unit
         if unit.kind == "footnote":
             return [unit.id]
         if candidate.sentence.footnote_ids:
             return candidate.sentence.footnote_ids
-        for later in unit.sentences[candidate.index + 1 :]:
-            if later.footnote_ids:
-                return later.footnote_ids
-        return []
+        sentences = self._paragraph_sentences.get(unit.paragraph_id, [])
+        later = [s for s in sentences if s.start > candidate.sentence.start][:PASSAGE_REACH]
+        return next((s.footnote_ids for s in later if s.footnote_ids), [])
 
     def _citations(self, chosen: list[_Candidate]) -> list[Citation]:
         paper = self.retriever.index.corpus.paper
@@ -300,9 +366,16 @@ class ExtractiveAnswerer:
         return out
 
 
+def _same_sentence(candidate: _Candidate, others: list[_Candidate]) -> bool:
+    return any(o.hit.unit.id == candidate.hit.unit.id and o.index == candidate.index for o in others)
+
+
 def _short_reference(text: str) -> str:
     """A footnote without its URL: who and what."""
-    return URL_RE.sub("", text).strip(" ,，.。")
+    url = URL_RE.search(text)
+    host = re.sub(r"^https?://(?:www\.)?", "", url.group(0)).split("/")[0] if url else ""
+    short = URL_RE.sub("", text).strip(" ,，.。")
+    return f"{short} ({host})" if host else short
 
 
 def _evidence(rank: int, hit: Hit) -> Evidence:

@@ -115,11 +115,24 @@ def render_english(text: str, glossary: dict[str, str]) -> list[tuple[str, str]]
 
 
 def english_query_terms(question: str, glossary: dict[str, str]) -> list[str]:
-    """Chinese glossary terms whose English name appears in an English question (for lexical matching)."""
+    """Chinese glossary terms whose English name an English question uses (for query expansion and
+    lexical matching): the whole name, or all but one word of a name of three or more words
+    ("manufacturing incentives" finds "manufacturing incentives program")."""
     q = question.lower()
-    out = []
+    q_words = set(re.findall(r"[a-z0-9]+", q))
+    out: list[str] = []
     for zh, en in glossary.items():
-        names = [n.strip().lower() for n in re.split(r"[()]", en) if len(n.strip()) > 3]
-        if any(re.search(r"(?<![a-z])" + re.escape(name) + r"(?![a-z])", q) for name in names):
-            out.append(zh.strip("《》“”"))
+        names = [n.strip().lower() for n in re.split(r"[(),]", en) if len(n.strip()) > 3]
+        for name in names:
+            words = [w for w in re.findall(r"[a-z0-9]+", name) if w not in _NAME_STOPWORDS]
+            whole = re.search(r"(?<![a-z])" + re.escape(name) + r"(?![a-z])", q)
+            most = len(words) >= 3 and sum(w in q_words for w in words) >= len(words) - 1
+            if whole or most:
+                term = zh.strip("《》“”")
+                if term not in out:
+                    out.append(term)
+                break
     return out
+
+
+_NAME_STOPWORDS = {"the", "of", "and", "for", "in", "on", "a", "an", "to"}
