@@ -106,3 +106,11 @@ def test_scope_checker_flags_names_the_paper_never_mentions():
     assert checker.missing_names("白宫和拜登说了什么？") == []
     assert checker.missing_names("What did the paper say?") == []
     assert checker.missing_years("tariffs in 2024?", "2018 年 2019 年") == ["2024"]
+
+
+def test_package_level_python_api(settings):
+    import citeqa
+
+    answer = citeqa.ask("《通胀削减法》对购买新能源汽车的补贴最高多少？", settings)
+    assert isinstance(answer, citeqa.Answer)
+    assert answer.answered and "7500" in answer.answer
