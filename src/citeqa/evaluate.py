@@ -557,14 +557,19 @@ class Comparison:
         return [d for d in self.deltas if d.regressed]
 
 
+def _read_json(path: Path, what: str) -> Any:
+    """A JSON file, or a ValueError that says in one line why it cannot be read."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read {what}{path}: {exc.strerror or exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{what}{path} is not JSON: {exc.msg} (line {exc.lineno})") from exc
+
+
 def read_results(path: Path) -> dict[str, Any]:
     """A results.json written by `citeqa eval --out` (ValueError when it is not one)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not JSON: {exc.msg} (line {exc.lineno})") from exc
+    data = _read_json(path, "")
     overall = data.get("metrics", {}).get("overall") if isinstance(data, dict) else None
     if not isinstance(overall, dict):
         raise ValueError(f"{path} is not a citeqa eval results file (no metrics.overall)")
@@ -626,12 +631,7 @@ def check_thresholds(overall: Mapping[str, Any], thresholds: Mapping[str, float]
 
 
 def read_thresholds(path: Path) -> dict[str, float]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"cannot read thresholds {path}: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"thresholds {path} is not JSON: {exc.msg}") from exc
+    data = _read_json(path, "thresholds ")
     metrics = data.get("metrics") if isinstance(data, dict) else None
     if not isinstance(metrics, dict) or not all(
         k in METRICS and isinstance(v, int | float) for k, v in metrics.items()
