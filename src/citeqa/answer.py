@@ -413,6 +413,8 @@ class Assistant:
         index = ensure_index(self.settings, progress) if progress else ensure_index(self.settings)
         self.retriever = Retriever(index, self.settings)
         self.answerer = ExtractiveAnswerer(self.retriever, self.settings)
+        # the first query pays for lazy model and Chroma initialisation (~1 s): pay it at start-up instead
+        self.retriever.retrieve("美国制造业回流 manufacturing reshoring")
 
     @property
     def corpus(self) -> Any:

@@ -257,7 +257,7 @@ def ensure_index(settings: Settings, progress: Progress = _no_progress) -> Loade
     try:
         return open_index(settings)
     except IndexError_ as exc:
-        log.warning("%s; rebuilding", exc)
+        log.info("%s; rebuilding", exc)  # the progress callback shows it to the user
         progress(f"{exc}; rebuilding", 0.0)
     build_index(settings, progress)
     return open_index(settings)
