@@ -457,7 +457,7 @@ def package_versions() -> dict[str, str | None]:
 
 
 def settings_hash(public: Mapping[str, Any]) -> str:
-    """Same recipe as citeqa.store.settings_hash, over Settings.public_dict()."""
+    """Short stable hash of Settings.public_dict(): which recipe produced a results file."""
     return hashlib.sha256(json.dumps(public, sort_keys=True).encode()).hexdigest()[:12]
 
 

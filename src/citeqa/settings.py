@@ -49,7 +49,6 @@ class Settings:
     refusal_threshold: float = 0.25  # USE-m3 top cosine below this -> "not covered"
     # chunking
     chunk_chars: int = 220
-    chunk_overlap_sentences: int = 0
     # answering
     max_question_chars: int = 2000
     answer_sentences: int = 3

@@ -6,7 +6,6 @@ index/current -> builds/<stamp> (a symlink replaced atomically, so a killed buil
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -261,7 +260,3 @@ def ensure_index(settings: Settings, progress: Progress = _no_progress) -> Loade
         progress(f"{exc}; rebuilding", 0.0)
     build_index(settings, progress)
     return open_index(settings)
-
-
-def settings_hash(settings: Settings) -> str:
-    return hashlib.sha256(json.dumps(settings.public_dict(), sort_keys=True).encode()).hexdigest()[:12]
