@@ -1,4 +1,4 @@
-from citeqa.chunking import build_units, chunk_paragraph, footnote_title, split_sentences
+from citeqa.chunking import build_units, chunk_paragraph, footnote_title, heading_text, split_sentences
 from citeqa.corpus import load_corpus
 from citeqa.paper import Marker, Paragraph
 
@@ -61,3 +61,20 @@ def test_footnote_title_prefers_quoted_titles():
         "Fact Sheet: Clean Energy"
     )
     assert footnote_title("协定收紧了汽车制造行业的原产地规则").startswith("协定收紧")
+
+
+def test_heading_text_drops_the_numbering():
+    assert heading_text("（二）就业状况有所改善，但重建中产阶级效果不佳") == "就业状况有所改善，但重建中产阶级效果不佳"
+    assert heading_text("三、美国制造业回流政策的效果评估") == "美国制造业回流政策的效果评估"
+    assert heading_text("( 一 )推行产业立法") == "推行产业立法"
+    assert heading_text("提要") == "提要"
+
+
+def test_embed_text_can_carry_the_heading_and_the_footnote_titles(settings):
+    corpus = load_corpus(settings.corpus_path)
+    unit = next(u for u in build_units(corpus, 220) if u.kind == "paragraph" and u.footnote_ids and len(u.section) > 1)
+    plain = unit.embed_text(corpus.paper, attach_footnotes=False)
+    assert plain == unit.text
+    both = unit.embed_text(corpus.paper, attach_footnotes=True, attach_heading=True)
+    assert both.startswith(heading_text(unit.section[-1]) + "\n" + unit.text)
+    assert len(both) > len(unit.embed_text(corpus.paper, attach_footnotes=True))

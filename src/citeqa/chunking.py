@@ -35,12 +35,22 @@ class Unit:
     sentences: list[Sentence]
     paragraph_id: str = ""
 
-    def embed_text(self, paper: Paper, attach_footnotes: bool) -> str:
-        """The text that gets embedded: body chunks may carry their cited footnotes' titles."""
-        if self.kind != "paragraph" or not attach_footnotes or not self.footnote_ids:
+    def embed_text(self, paper: Paper, attach_footnotes: bool, attach_heading: bool = False) -> str:
+        """The text that gets embedded: body chunks may carry their section's heading (headings state the
+        authors' verdicts, "就业状况有所改善，但重建中产阶级效果不佳") and their cited footnotes' titles."""
+        if self.kind != "paragraph":
             return self.text
-        titles = [footnote_title(paper.footnote(fid).text) for fid in self.footnote_ids]
-        return self.text + "\n" + " ; ".join(titles)
+        text = self.text
+        if attach_heading and self.section:
+            text = heading_text(self.section[-1]) + "\n" + text
+        if attach_footnotes and self.footnote_ids:
+            text += "\n" + " ; ".join(footnote_title(paper.footnote(fid).text) for fid in self.footnote_ids)
+        return text
+
+
+def heading_text(heading: str) -> str:
+    """A heading without its numbering: "（二）就业状况有所改善" -> "就业状况有所改善"."""
+    return re.sub(r"^\s*(?:[一二三四五六七八九十]+、|[（(]\s*[一二三四五六七八九十]+\s*[)）])\s*", "", heading)
 
 
 def footnote_title(text: str) -> str:

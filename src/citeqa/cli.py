@@ -38,6 +38,7 @@ def _add_settings_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--st-model", help="sentence-transformers model folder (with --embedders st)")
     g.add_argument("--pools", choices=["split", "joint"], help="rank footnotes apart from body chunks")
     g.add_argument("--attach", choices=["on", "off"], help="index chunks with their footnotes' titles")
+    g.add_argument("--headings", choices=["on", "off"], help="index chunks with their section's heading")
     g.add_argument("--follow", choices=["on", "off"], help="return footnotes cited by retrieved chunks")
     g.add_argument("--k-body", type=int)
     g.add_argument("--k-footnotes", type=int)
@@ -56,6 +57,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         st_model=getattr(args, "st_model", None),
         split_pools=None if getattr(args, "pools", None) is None else args.pools == "split",
         attach_footnotes=onoff[getattr(args, "attach", None)],
+        attach_headings=onoff[getattr(args, "headings", None)],
         follow_markers=onoff[getattr(args, "follow", None)],
         k_body=getattr(args, "k_body", None),
         k_footnotes=getattr(args, "k_footnotes", None),

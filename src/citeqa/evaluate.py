@@ -686,6 +686,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("follow-off", "cited footnotes not added to the evidence", {"follow_markers": False}),
     Variant("sentences-on", "a best-sentence USE-m3 ranking fused into each pool", {"sentence_ranker": True}),
     Variant("expand-off", "English names not expanded with the glossary's Chinese", {"expand_queries": False}),
+    Variant("lexicon-off", "no CC-CEDICT translation ranking for English questions", {"lexicon": False}),
+    Variant("headings-on", "chunks indexed with their section's heading", {"attach_headings": True}),
 )
 
 

