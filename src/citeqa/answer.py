@@ -14,6 +14,15 @@ from typing import Any
 
 from citeqa.chunking import Sentence, Unit
 from citeqa.english import english_query_terms, load_aliases, load_glossary, render_english
+from citeqa.intent import (
+    CITATION_INTENT_RE,
+    EVALUATIVE_RE,
+    JUDGEMENT_INTENT_RE,
+    LIST_INTENT_RE,
+    MULTI_PART_RE,
+    ORDINAL_RE,
+    WORK_INTENT_RE,
+)
 from citeqa.retrieve import Hit, Retrieval, Retriever
 from citeqa.scope import ScopeChecker, warm_up
 from citeqa.settings import Settings, load_settings
@@ -31,30 +40,9 @@ PART_RATIO = 0.6  # the best sentence of another passage answers a multi-part qu
 RANK_PRIOR = 0.04  # small preference for sentences of better-ranked evidence
 REFERENCE_PENALTY = 0.25
 NUMBER_WEIGHT = 0.15
-PASSAGE_REACH = 3  # a marker at most this many sentences later still backs an unmarked sentence
-# "…, and how many…" / two question marks / 分别: the answer needs a second passage
-MULTI_PART_RE = re.compile(
-    r"\band (?:how|what|which|who|when|where|why|by how)\b|\?.+\?|？.+？|分别|以及.*(?:多少|什么|哪)", re.IGNORECASE
-)
-# "which three reasons", "what four kinds", 哪些 / 三个原因: the answer is an enumeration
-LIST_INTENT_RE = re.compile(
-    r"\b(?:two|three|four|five|several)\b|哪些|哪[两三四五几]|[两三四五几]个|几点|几方面", re.IGNORECASE
-)
-ORDINAL_RE = re.compile(r"^(?:第[一二三四五六七八九十]+[，,、]|[一二三四五六七八九十]是|首先|其次|再次|最后[，,])")
+JUDGEMENT_WEIGHT = 0.1  # an inferential sentence ("这表明…") answers "what does the author conclude" questions
 MAX_LIST_ITEMS = 6
-# questions about a cited work itself (its journal, author, title): only these may be answered from a reference
-WORK_INTENT_RE = re.compile(
-    r"\b(journal|published|publish|article|author|authors|wrote|written|title|report|document)\b"
-    r"|期刊|杂志|发表|作者|文章|标题|题目|报告|文件|文献",
-    re.IGNORECASE,
-)
-# questions that ask for the source of a statement rather than the statement itself
-CITATION_INTENT_RE = re.compile(
-    r"\b(source|sources|footnote|cite[sd]?|citation|reference[sd]?|backs|backed|supports|supported|document"
-    r"|rel(?:y|ies|ied) on|agency|organi[sz]ation|institution|outlet)\b"
-    r"|来源|出处|脚注|注释|引用|依据|援引|文献|机构|媒体",
-    re.IGNORECASE,
-)
+PASSAGE_REACH = 3  # a marker at most this many sentences later still backs an unmarked sentence
 
 
 class QuestionError(ValueError):
@@ -204,6 +192,7 @@ class ExtractiveAnswerer:
         q_numbers = {t for t in q_tokens if t[0].isdigit()}
         out = []
         about_works = bool(WORK_INTENT_RE.search(question))
+        judgement = bool(JUDGEMENT_INTENT_RE.search(question))
         pool = [h for h in retrieval.hits if h.via == "retrieved" and (about_works or self._states_facts(h.unit))][
             :ANSWER_POOL
         ]
@@ -215,6 +204,8 @@ class ExtractiveAnswerer:
                 # numbers (years, amounts) the question names pin the sentence down more than words do
                 numbers = len(q_numbers & s_tokens) / (len(q_numbers) or 1)
                 score = cosine + 0.5 * overlap + NUMBER_WEIGHT * numbers + RANK_PRIOR / (1 + rank)
+                if judgement and EVALUATIVE_RE.search(sentence.text):
+                    score += JUDGEMENT_WEIGHT
                 if not self._states_facts(hit.unit):
                     # a reference footnote names a work and states no fact: it answers only questions
                     # about the work itself (its journal, its author), which the overlap then carries

@@ -1,0 +1,38 @@
+"""What a question asks for, read from its wording: a second part, a list, a cited work, the source of a
+statement, the authors' own judgement. Plain patterns in both languages, shared by retrieval and answering."""
+
+from __future__ import annotations
+
+import re
+
+# "…, and how many…" / two question marks / 分别: the answer needs a second passage
+MULTI_PART_RE = re.compile(
+    r"\band (?:how|what|which|who|when|where|why|by how)\b|\?.+\?|？.+？|分别|以及.*(?:多少|什么|哪)", re.IGNORECASE
+)
+# "which three reasons", "what four kinds", 哪些 / 三个原因: the answer is an enumeration
+LIST_INTENT_RE = re.compile(
+    r"\b(?:two|three|four|five|several)\b|哪些|哪[两三四五几]|[两三四五几]个|几点|几方面", re.IGNORECASE
+)
+ORDINAL_RE = re.compile(r"^(?:第[一二三四五六七八九十]+[，,、]|[一二三四五六七八九十]是|首先|其次|再次|最后[，,])")
+# questions about a cited work itself (its journal, author, title): only these may be answered from a reference
+WORK_INTENT_RE = re.compile(
+    r"\b(journal|published|publish|article|author|authors|wrote|written|title|report|document)\b"
+    r"|期刊|杂志|发表|作者|文章|标题|题目|报告|文件|文献",
+    re.IGNORECASE,
+)
+# questions that ask for the source of a statement rather than the statement itself
+CITATION_INTENT_RE = re.compile(
+    r"\b(source|sources|footnote|cite[sd]?|citation|reference[sd]?|backs|backed|supports|supported|document"
+    r"|rel(?:y|ies|ied) on|agency|organi[sz]ation|institution|outlet)\b"
+    r"|\b(?:comes?|came) from\b|\bwhere (?:do|does|did) .{0,80}\bfrom\b|\bwho (?:came up with|estimated)\b"
+    r"|来源|出处|脚注|注释|引用|依据|援引|文献|机构|媒体|引自|出自|来自哪|哪里来|从哪",
+    re.IGNORECASE,
+)
+# "what does the paper conclude / argue", "in the author's view", 作者认为 / 怎么评价: the authors' own verdict
+JUDGEMENT_INTENT_RE = re.compile(
+    r"\b(?:conclu\w*|judge?\w*|argu\w*|think|thinks|view|opinion|believe\w*|assess\w*|evaluat\w*|verdict)\b"
+    r"|认为|觉得|判断|评价|看法|观点|结论|怎么看|得出",
+    re.IGNORECASE,
+)
+# inferential and evaluative sentences, where Chinese academic prose states its verdicts ("这表明…", "因此…")
+EVALUATIVE_RE = re.compile(r"说明|表明|意味着|因此|可见|由此|总之|总体|归根结底|综上|实质|根本目的|直接目的")

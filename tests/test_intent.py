@@ -1,0 +1,77 @@
+"""Question intents read from wording, and what they change in the answer."""
+
+import pytest
+
+from citeqa.intent import CITATION_INTENT_RE, EVALUATIVE_RE, JUDGEMENT_INTENT_RE
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Where do the figures on manufacturing jobs come from?", True),
+        ("Where did the paper get its FDI numbers from?", True),
+        ("Who came up with the estimate of a skills gap?", True),
+        ("这个说法引自哪里？", True),
+        ("这组数据出自哪份报告？", True),
+        ("Which source backs the CHIPS figure?", True),
+        ("Where is most US manufacturing located?", False),
+        ("How many jobs came back to the US?", False),
+        ("美国制造业增加值是多少？", False),
+    ],
+)
+def test_citation_intent(question, expected):
+    assert bool(CITATION_INTENT_RE.search(question)) is expected
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("What does the paper conclude about subsidies?", True),
+        ("In the author's view, is reshoring sustainable?", True),
+        ("Why does the paper judge the policy unsustainable?", True),
+        ("作者怎么评价这一政策？", True),
+        ("作者认为原因是什么？", True),
+        ("How much did the CHIPS Act appropriate?", False),
+        ("美国制造业就业人数是多少？", False),
+    ],
+)
+def test_judgement_intent(question, expected):
+    assert bool(JUDGEMENT_INTENT_RE.search(question)) is expected
+
+
+def test_evaluative_sentences_are_recognised():
+    assert EVALUATIVE_RE.search("这表明美国经济问题依旧存在。")
+    assert EVALUATIVE_RE.search("因此，直接目的在于缓解经济问题。")
+    assert not EVALUATIVE_RE.search("2022 年美国制造业增加值为 2.79 万亿美元。")
+
+
+def test_a_judgement_question_lifts_inferential_sentences_only(assistant, monkeypatch):
+    import citeqa.answer as answer_module
+
+    answerer, retriever = assistant.answerer, assistant.retriever
+    question = "作者由美国金融业增加值占GDP比重的变化得出什么判断？"
+    retrieval = retriever.retrieve(question)
+
+    def scores():
+        return {(c.hit.unit.id, c.index): c for c in answerer._candidates(question, "zh", retrieval)}
+
+    weight = answer_module.JUDGEMENT_WEIGHT
+    assert weight > 0
+    with_bonus = scores()
+    monkeypatch.setattr(answer_module, "JUDGEMENT_WEIGHT", 0.0)
+    without = scores()
+    lifted = {k for k, c in with_bonus.items() if EVALUATIVE_RE.search(c.sentence.text)}
+    assert lifted and len(lifted) < len(with_bonus)
+    for key, c in with_bonus.items():
+        assert c.score - without[key].score == pytest.approx(weight if key in lifted else 0.0)
+
+
+def test_a_fact_question_gets_no_bonus(assistant, monkeypatch):
+    import citeqa.answer as answer_module
+
+    answerer, retriever = assistant.answerer, assistant.retriever
+    question = "美国金融业增加值占GDP比重是多少？"
+    retrieval = retriever.retrieve(question)
+    before = [c.score for c in answerer._candidates(question, "zh", retrieval)]
+    monkeypatch.setattr(answer_module, "JUDGEMENT_WEIGHT", 5.0)
+    assert [c.score for c in answerer._candidates(question, "zh", retrieval)] == before
