@@ -111,9 +111,39 @@ def test_scope_checker_flags_names_the_paper_never_mentions():
     assert checker.missing_years("tariffs in 2024?", "2018 年 2019 年") == ["2024"]
 
 
+def test_scope_checker_finds_spans_quoted_from_the_paper():
+    paper = "Fraseur, “From Offshoring to Reshoring: The Pendulum Swings”, Rutgers Business Review. 制造业回流政策效果"
+    checker = ScopeChecker(paper, {})
+    assert checker.quotes_the_paper("Who wrote 'From Offshoring to Reshoring: The Pendulum Swings'?")
+    assert checker.quotes_the_paper("who wrote from offshoring to reshoring the pendulum swings")  # five words
+    assert checker.quotes_the_paper("“制造业回流政策”说了什么") == "制造业回流政策"
+    assert not checker.quotes_the_paper("Who wrote 'The Pendulum'?")  # two words: too common to count
+    assert not checker.quotes_the_paper("Who wrote 'From Reshoring to Offshoring'?")  # not the paper's words
+    assert not checker.quotes_the_paper("what is the one of the best")  # five words, but no content words
+
+
+def test_a_quoted_title_overrides_low_similarity(assistant):
+    title = "From Offshoring to Reshoring: The Pendulum Swings"
+    question = f"Who wrote '{title}', and in which journal did it appear?"
+    retrieval = assistant.retriever.retrieve(question)
+    answer = assistant.ask(question)
+    assert answer.answered, (retrieval.top_cosine, answer.refusal_reason)
+    assert any(title in c.text for c in answer.citations) or title in answer.answer
+
+
 def test_package_level_python_api(settings):
     import citeqa
 
     answer = citeqa.ask("《通胀削减法》对购买新能源汽车的补贴最高多少？", settings)
     assert isinstance(answer, citeqa.Answer)
     assert answer.answered and "7500" in answer.answer
+
+
+def test_answers_from_a_multi_work_footnote_quote_the_one_work_asked_about(assistant):
+    about_the_work = assistant.ask("Which journal published the Gur and Dilek article on US–China economic rivalry?")
+    assert "The Chinese Journal of International Politics" in about_the_work.answer
+    assert "Rutgers Business Review" not in about_the_work.answer  # another work of the same footnote
+    source = assistant.ask("Which footnote cites the Gur and Dilek article on US–China economic rivalry?")
+    lines = [x for x in source.answer.splitlines() if x.startswith("Source")]
+    assert any("Gur and Serif Dilek" in x for x in lines)
+    assert not any("Rutgers Business Review" in x for x in lines)

@@ -1,4 +1,11 @@
-from citeqa.chunking import build_units, chunk_paragraph, footnote_title, heading_text, split_sentences
+from citeqa.chunking import (
+    build_units,
+    chunk_paragraph,
+    footnote_sentences,
+    footnote_title,
+    heading_text,
+    split_sentences,
+)
 from citeqa.corpus import load_corpus
 from citeqa.paper import Marker, Paragraph
 
@@ -78,3 +85,22 @@ def test_embed_text_can_carry_the_heading_and_the_footnote_titles(settings):
     both = unit.embed_text(corpus.paper, attach_footnotes=True, attach_heading=True)
     assert both.startswith(heading_text(unit.section[-1]) + "\n" + unit.text)
     assert len(both) > len(unit.embed_text(corpus.paper, attach_footnotes=True))
+
+
+def test_reference_footnotes_split_into_one_sentence_per_work():
+    text = "张三：《甲》，《期刊》2020 年第 1 期；Li Si, “B,” Journal C, 2023, pp.1-2; Wang Wu, “D,” 2019。"
+    sentences = footnote_sentences(text, 3, "p3-fn1")
+    assert [s.text for s in sentences] == [
+        "张三：《甲》，《期刊》2020 年第 1 期；",
+        "Li Si, “B,” Journal C, 2023, pp.1-2;",
+        "Wang Wu, “D,” 2019。",
+    ]
+    assert all(s.footnote_ids == ["p3-fn1"] and s.page == 3 for s in sentences)
+    assert [text[s.start : s.end].strip() for s in sentences] == [s.text for s in sentences]
+    assert [s.text for s in footnote_sentences("One work only.", 1, "p1-fn1")] == ["One work only."]
+
+
+def test_editorial_lines_are_not_units(settings):
+    corpus = load_corpus(settings.corpus_path)
+    assert any(p.text.startswith("【责任编辑") for p in corpus.paper.paragraphs)  # the paper keeps it
+    assert not any("责任编辑" in u.text for u in build_units(corpus, 220))

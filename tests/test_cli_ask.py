@@ -43,6 +43,7 @@ def test_ask_json_schema():
 def test_ask_human_output():
     out = run("ask", "《芯片与科学法》拨款多少设立制造激励计划？")
     assert out.returncode == 0
+    assert "DEBUG" not in out.stdout + out.stderr  # libraries' debug logging stays out of the user's terminal
     assert "390 亿美元" in out.stdout
     assert "p. 53, footnote 2:" in out.stdout
 

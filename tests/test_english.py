@@ -1,4 +1,6 @@
-from citeqa.english import english_query_terms, render_english, render_figures
+import pytest
+
+from citeqa.english import chinese_number_forms, english_query_terms, render_english, render_figures
 
 
 def test_amounts_and_dates_render_in_english():
@@ -27,3 +29,24 @@ def test_english_question_maps_to_chinese_terms():
     glossary = {"《通胀削减法》": "Inflation Reduction Act (IRA)", "墨西哥": "Mexico"}
     assert english_query_terms("What does the IRA offer buyers?", glossary) == []  # 3-letter names are too short
     assert english_query_terms("What does the Inflation Reduction Act offer?", glossary) == ["通胀削减法"]
+
+
+@pytest.mark.parametrize(
+    "question, forms",
+    [
+        ("the $39 billion figure", ["390"]),  # 390 亿
+        ("3.85 million jobs, 1.4 million unfilled", ["385", "140"]),  # 385 万, 140 万
+        ("$2.79 trillion of value added", ["2.79"]),  # 2.79 万亿
+        ("shipments of $588.1 billion", ["5881"]),
+        ("500 Thousand workers", ["50"]),
+        ("75% of parts in 2020", []),  # no magnitude word: nothing to convert
+    ],
+)
+def test_english_amounts_in_the_units_chinese_text_uses(question, forms):
+    assert chinese_number_forms(question) == forms
+
+
+def test_an_english_amount_finds_the_chinese_sentence(assistant):
+    answer = assistant.ask("Which source backs the CHIPS Act's 39 billion dollar figure?")
+    assert "390 亿美元" in answer.answer
+    assert any("CHIPS Act of 2022" in c.text for c in answer.citations)

@@ -13,7 +13,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from citeqa.chunking import Sentence, Unit
-from citeqa.english import english_query_terms, load_aliases, load_glossary, render_english
+from citeqa.english import (
+    ENGLISH_AMOUNT_RE,
+    chinese_number_forms,
+    english_query_terms,
+    load_aliases,
+    load_glossary,
+    render_english,
+)
 from citeqa.intent import (
     CITATION_INTENT_RE,
     EVALUATIVE_RE,
@@ -189,6 +196,9 @@ class ExtractiveAnswerer:
         q_tokens = _tokens(question)
         if language != "zh":
             q_tokens |= set().union(*(_tokens(t) for t in english_query_terms(question, self.glossary)), set())
+            # "$39 billion" is "390 亿" in the paper: the amount's Chinese number replaces its English one
+            q_tokens -= {m.group(1) for m in ENGLISH_AMOUNT_RE.finditer(question)}
+            q_tokens |= set(chinese_number_forms(question))
         q_numbers = {t for t in q_tokens if t[0].isdigit()}
         out = []
         about_works = bool(WORK_INTENT_RE.search(question))
@@ -224,7 +234,7 @@ class ExtractiveAnswerer:
             reason = "the paper never mentions " + ", ".join(missing)
         elif years:
             reason = "the passages on this topic never mention " + ", ".join(years)
-        elif not retrieval.in_scope:
+        elif not retrieval.in_scope and not self.scope.quotes_the_paper(question):
             best, limit = retrieval.top_cosine, self.settings.refusal_threshold
             reason = f"no passage is similar enough (best {best:.2f} < {limit})"
         candidates = [] if reason else self._candidates(question, language, retrieval)
@@ -255,7 +265,18 @@ class ExtractiveAnswerer:
                 text += f"\n{c.marker} {paper.footnote(c.footnote_id).text}"
         if citations and CITATION_INTENT_RE.search(question):
             label = "来源" if reply_language == "zh" else "Source"
-            text = "\n".join(f"{label} {c.marker}: {_short_reference(c.text)}" for c in citations) + "\n" + text
+            # from a footnote listing several works, name the work(s) the answer quotes, not all ten
+            quoted = {c.hit.unit.id: [] for c in chosen}
+            for c in chosen:
+                quoted[c.hit.unit.id].append(c.sentence.text)
+            text = (
+                "\n".join(
+                    f"{label} {c.marker}: {_short_reference(' '.join(quoted.get(c.footnote_id) or [c.text]))}"
+                    for c in citations
+                )
+                + "\n"
+                + text
+            )
         english: list[list[str]] = []
         if reply_language == "en":
             notes = [paper.footnote(c.footnote_id).text for c in citations if c.kind == "note"]

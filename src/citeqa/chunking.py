@@ -112,13 +112,19 @@ def _is_cjk_end(text: str) -> bool:
     return bool(text) and not text[-1].isascii()
 
 
+# a bracketed editorial line (【责任编辑：李静】) is part of the page, not of the argument
+EDITORIAL_RE = re.compile(r"^\s*【[^】]*】\s*$")
+# works listed in one reference footnote are separated by ； or ;
+WORK_SEPARATOR_RE = re.compile(r"[；;]\s*")
+
+
 def build_units(corpus: Corpus, max_chars: int) -> list[Unit]:
     paper = corpus.paper
     units: list[Unit] = []
     for paragraph in paper.paragraphs:
-        units.extend(chunk_paragraph(paragraph, paper.printed_pages, max_chars))
+        if not EDITORIAL_RE.match(paragraph.text):
+            units.extend(chunk_paragraph(paragraph, paper.printed_pages, max_chars))
     for fn in paper.footnotes:
-        sentence = Sentence(fn.text, 0, len(fn.text), fn.page, [fn.id])
         units.append(
             Unit(
                 id=fn.id,
@@ -128,10 +134,22 @@ def build_units(corpus: Corpus, max_chars: int) -> list[Unit]:
                 printed_page=fn.printed_page,
                 section=_section_of_footnote(paper, fn.cited_by),
                 footnote_ids=[fn.id],
-                sentences=[sentence],
+                sentences=footnote_sentences(fn.text, fn.page, fn.id),
             )
         )
     return units
+
+
+def footnote_sentences(text: str, page: int, footnote_id: str) -> list[Sentence]:
+    """One sentence per cited work, so an answer can quote the one work asked about, not all ten of p3-fn1."""
+    sentences = []
+    start = 0
+    for m in [*WORK_SEPARATOR_RE.finditer(text), None]:
+        end = m.start() + 1 if m else len(text)
+        if text[start:end].strip():
+            sentences.append(Sentence(text[start:end].strip(), start, end, page, [footnote_id]))
+        start = m.end() if m else len(text)
+    return sentences or [Sentence(text, 0, len(text), page, [footnote_id])]
 
 
 def _section_of_footnote(paper: Paper, cited_by: list[str]) -> list[str]:

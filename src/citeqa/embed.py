@@ -6,6 +6,7 @@ Threads are pinned: oversubscription on a 2-core machine costs 10-100x.
 
 from __future__ import annotations
 
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -158,6 +159,8 @@ class BM25Ranker:
     def __init__(self, texts: list[str]) -> None:
         import bm25s
 
+        # bm25s sets its own logger to DEBUG, which would print through the CLI's log handler
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self._retriever = bm25s.BM25()
         self._retriever.index([self._tokens(t) for t in texts], show_progress=False)
         self._size = len(texts)

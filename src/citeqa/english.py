@@ -75,6 +75,21 @@ def render_figures(text: str) -> list[tuple[str, str]]:
     return [(zh, en) for _, zh, en in sorted(found)]
 
 
+ENGLISH_AMOUNT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(trillion|billion|million|thousand)\b", re.IGNORECASE)
+# the Chinese unit an English magnitude is written in, and the factor: $39 billion = 390 亿, 3.85 million = 385 万
+CHINESE_MAGNITUDE = {"trillion": 1.0, "billion": 10.0, "million": 100.0, "thousand": 0.1}
+
+
+def chinese_number_forms(question: str) -> list[str]:
+    """The numbers an English question's amounts take in Chinese text ("$39 billion" -> "390", as in
+    "390 亿美元"), so they can meet the paper's figures; the reverse of render_figures."""
+    out = []
+    for m in ENGLISH_AMOUNT_RE.finditer(question):
+        value = round(float(m.group(1)) * CHINESE_MAGNITUDE[m.group(2).lower()], 4)
+        out.append(str(int(value)) if value == int(value) else f"{value:g}")
+    return out
+
+
 @lru_cache(maxsize=4)
 def _glossary_file(path: Path) -> dict[str, Any]:
     """corpus/glossary.json, read once; a missing or broken file means no glossary, not an error."""

@@ -11,10 +11,10 @@ import numpy as np
 
 from citeqa.chunking import Unit
 from citeqa.embed import BM25Ranker, get_embedder
-from citeqa.english import english_query_terms, load_glossary
+from citeqa.english import chinese_number_forms, english_query_terms, load_glossary
 from citeqa.settings import Settings
 from citeqa.store import POOLS, LoadedIndex, vector_embedders
-from citeqa.textutil import cjk_ratio
+from citeqa.textutil import cjk_ratio, quoted_spans, squash
 
 # one worker thread per embedder: the embedders run side by side, and one embedder's calls never overlap
 _WORKERS: dict[str, ThreadPoolExecutor] = {}
@@ -84,6 +84,7 @@ class Retriever:
             if sum(zh.strip("《》“”") in t for t in body_texts) > 0.2 * len(body_texts)
         }
         self._notes = {f.id for f in index.corpus.paper.footnotes if f.kind == "note"}
+        self._squashed = {u.id: squash(u.text) for u in index.units}
         self._bm25: dict[str, BM25Ranker] = {}
         paper = index.corpus.paper
         if "bm25" in settings.embedders:
@@ -144,7 +145,7 @@ class Retriever:
         """BM25 over body chunks for an English question's words looked up in the CC-CEDICT lexicon."""
         if self._lexical_body is None or self._lexicon is None or cjk_ratio(question) >= 0.3:
             return []
-        words = self._lexicon.translate(question)
+        words = self._lexicon.translate(question) + chinese_number_forms(question)
         return _lexical_ranking(self._lexical_body, self._pool_units["body"], " ".join(words)) if words else []
 
     def _section_ranking(self, pool: str, question: str) -> list[tuple[str, float]]:
@@ -189,7 +190,14 @@ class Retriever:
             out["lexicon"] = translated
         if hinted := self._section_ranking(pool, question):
             out["section-hint"] = hinted
+        if quoted := self._quote_ranking(pool, question):
+            out["quoted"] = quoted
         return out
+
+    def _quote_ranking(self, pool: str, question: str) -> list[tuple[str, float]]:
+        """Units holding a span the question quotes word for word (a cited title): the surest match there is."""
+        spans = [squash(s) for s in quoted_spans(question)]
+        return [(u.id, 1.0) for u in self._pool_units[pool] if any(s in self._squashed[u.id] for s in spans)]
 
     def _embedder_rankings(self, name: str, question: str) -> dict[str, list[tuple[str, float]]]:
         query = self.embed_query(name, question)

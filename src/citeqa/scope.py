@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from citeqa.textutil import quoted_spans, squash
+
 QUESTION_WORDS = set(
     [
         "what",
@@ -120,6 +122,8 @@ class ScopeChecker:
     def __init__(self, corpus_text: str, glossary: dict[str, str], aliases: dict[str, str] | None = None) -> None:
         self._text = corpus_text
         self._lower = corpus_text.lower()
+        self._squashed = squash(corpus_text)
+        self._latin_text = " " + " ".join(_latin_words(corpus_text)) + " "
         # only glossary entries for terms the paper really uses count as "mentioned"
         used = {k: v for k, v in glossary.items() if k.strip("《》“”") in corpus_text}
         self._known_chinese = [k.strip("《》“”") for k in used] + list(aliases or {})
@@ -167,6 +171,20 @@ class ScopeChecker:
             if w.flag in NAME_FLAGS and len(w.word) >= 2 and w.word not in CHINESE_NOT_NAMES
         ]
 
+    def quotes_the_paper(self, question: str) -> str:
+        """A span the question shares word for word with the paper: a quoted title or phrase, or five words
+        in a row (three of them content words). Such a question is about the paper however low its
+        similarity (a cited English title scores low against Chinese passages). Returns the span or ""."""
+        for span in quoted_spans(question):
+            if squash(span) in self._squashed:
+                return span
+        words = _latin_words(question)
+        for i in range(len(words) - 4):
+            run = words[i : i + 5]
+            if sum(w not in QUESTION_WORDS for w in run) >= 3 and f" {' '.join(run)} " in self._latin_text:
+                return " ".join(run)
+        return ""
+
     def missing_years(self, question: str, evidence_text: str) -> list[str]:
         """Years the question pins that the retrieved passages never mention ("...tariff in 2024")."""
         years = re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", question)
@@ -178,6 +196,10 @@ class ScopeChecker:
         if re.search(r"[\u4e00-\u9fff]", question):
             missing += [n for n in self.chinese_names(question) if not self._chinese_present(n)]
         return list(dict.fromkeys(missing))
+
+
+def _latin_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower().replace("’", "'"))
 
 
 @lru_cache(maxsize=1)

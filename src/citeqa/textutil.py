@@ -77,3 +77,20 @@ def normalize_space(text: str) -> str:
 
 def strip_trailing_punct(url: str) -> str:
     return url.rstrip(".,;。，；)）")
+
+
+QUOTED_RE = re.compile(r"['\"‘“《「]([^'\"’”》」]{4,200})['\"’”》」]")
+
+
+def squash(text: str) -> str:
+    """Lower case, letters, digits and CJK only, for verbatim matching across PDF stray spaces and hyphens."""
+    return re.sub(r"[^a-z0-9\u4e00-\u9fff]", "", text.lower())
+
+
+def quoted_spans(question: str) -> list[str]:
+    """Quoted titles or phrases long enough to identify a passage: three Latin words or four CJK characters."""
+    return [
+        span
+        for span in QUOTED_RE.findall(question)
+        if len(re.findall(r"[A-Za-z0-9]+", span)) >= 3 or len(re.sub(r"[^\u4e00-\u9fff]", "", span)) >= 4
+    ]
