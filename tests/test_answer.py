@@ -111,6 +111,29 @@ def test_scope_checker_flags_names_the_paper_never_mentions():
     assert checker.missing_years("tariffs in 2024?", "2018 年 2019 年") == ["2024"]
 
 
+def test_scope_checker_reads_plurals_months_and_names_jieba_cuts_wrongly():
+    checker = ScopeChecker(
+        "American Leadership in Advanced Manufacturing; 桑百川、王绍逾：《美国制造业回流政策对竞争力的影响》；美国企业",
+        {},
+        names=["桑百川", "王绍逾"],
+    )
+    assert checker.missing_names("Why do Americans dislike factory work?") == []  # "American" is in the paper
+    assert checker.missing_names("imports from $245bn in Oct 2022 to Sept 2023?") == []  # months are not names
+    assert checker.missing_names("引言脚注里桑百川那篇文章用了什么指数？") == []  # jieba cuts 里桑 | 百川
+    assert checker.missing_names("韩国企业在美国的投资是多少？") == ["韩国"]  # 国企业 (of 美国企业) does not cover it
+
+
+def test_rare_terms_shared_by_one_passage_mark_a_question_as_about_the_paper():
+    passages = ["Jake Sullivan, speech at the Brookings Institution", "制造业 关税 补贴"]
+    passages += ["制造业 就业", "制造业 投资", "制造业 补贴"]
+    checker = ScopeChecker(" ".join(passages), {}, passages=passages)
+    assert checker.shares_rare_terms([{"sullivan"}, {"brookings"}])
+    assert not checker.shares_rare_terms([{"sullivan"}, {"volcano"}])  # one rare term is not enough
+    assert not checker.shares_rare_terms([{"制造业"}, {"关税"}])  # 制造业 is in four passages: not rare
+    assert checker.shares_rare_terms([{"tariffs", "关税"}, {"subsidy", "补贴"}])  # translations count
+    assert not checker.shares_rare_terms([{"sull"}, {"brook"}])  # whole words only
+
+
 def test_scope_checker_finds_spans_quoted_from_the_paper():
     paper = "Fraseur, “From Offshoring to Reshoring: The Pendulum Swings”, Rutgers Business Review. 制造业回流政策效果"
     checker = ScopeChecker(paper, {})

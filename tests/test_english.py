@@ -39,6 +39,7 @@ def test_english_question_maps_to_chinese_terms():
         ("$2.79 trillion of value added", ["2.79"]),  # 2.79 万亿
         ("shipments of $588.1 billion", ["5881"]),
         ("500 Thousand workers", ["50"]),
+        ("from $245bn to $227.5bn", ["2450", "2275"]),
         ("75% of parts in 2020", []),  # no magnitude word: nothing to convert
     ],
 )

@@ -30,6 +30,7 @@ from citeqa.intent import (
     ORDINAL_RE,
     WORK_INTENT_RE,
 )
+from citeqa.lexicon import STOPWORDS as LEXICON_STOPWORDS
 from citeqa.retrieve import Hit, Retrieval, Retriever
 from citeqa.scope import ScopeChecker, warm_up
 from citeqa.settings import Settings, load_settings
@@ -174,7 +175,14 @@ class ExtractiveAnswerer:
         paper = retriever.index.corpus.paper
         corpus_text = "\n".join([p.text for p in paper.paragraphs] + [f.text for f in paper.footnotes])
         aliases = load_aliases(settings.corpus_path / "glossary.json")
-        self.scope = ScopeChecker(corpus_text, self.glossary, aliases)
+        authors = [n for s in retriever.index.corpus.sources for n in re.split(r"、|,| and ", s.authors or "")]
+        self.scope = ScopeChecker(
+            corpus_text,
+            self.glossary,
+            aliases,
+            names=[n.strip() for n in authors if n.strip()],
+            passages=[u.text for u in retriever.index.units],
+        )
         warm_up()
         self._sentence_row: dict[tuple[str, int], int] = {}
         # every paragraph's sentences in order, across its chunks, to find the marker closing a passage
@@ -234,7 +242,7 @@ class ExtractiveAnswerer:
             reason = "the paper never mentions " + ", ".join(missing)
         elif years:
             reason = "the passages on this topic never mention " + ", ".join(years)
-        elif not retrieval.in_scope and not self.scope.quotes_the_paper(question):
+        elif not retrieval.in_scope and not self._lexically_about_the_paper(question):
             best, limit = retrieval.top_cosine, self.settings.refusal_threshold
             reason = f"no passage is similar enough (best {best:.2f} < {limit})"
         candidates = [] if reason else self._candidates(question, language, retrieval)
@@ -299,6 +307,21 @@ class ExtractiveAnswerer:
             highlight=[c.sentence.text for c in chosen],
             top_similarity=round(retrieval.top_cosine, 4),
         )
+
+    def _lexically_about_the_paper(self, question: str) -> bool:
+        """Low similarity is overruled by words: a span quoted from the paper, or two rare terms one passage
+        shares with the question (English words count with their CC-CEDICT translations)."""
+        if self.scope.quotes_the_paper(question):
+            return True
+        if cjk_ratio(question) >= 0.3:
+            import jieba
+
+            terms = [{w} for w in dict.fromkeys(jieba.lcut(question)) if len(w) >= 2]
+        else:
+            lexicon = self.retriever.index.lexicon
+            words = [w for w in dict.fromkeys(re.findall(r"[a-z0-9]+", question.lower())) if len(w) >= 4]
+            terms = [{w, *lexicon.translate(w)} for w in words if w not in LEXICON_STOPWORDS]
+        return self.scope.shares_rare_terms(terms)
 
     def _select(self, question: str, candidates: list[_Candidate]) -> list[_Candidate]:
         """The best sentence, plus: a close neighbour; for a multi-part question the best sentence of another

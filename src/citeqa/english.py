@@ -75,9 +75,10 @@ def render_figures(text: str) -> list[tuple[str, str]]:
     return [(zh, en) for _, zh, en in sorted(found)]
 
 
-ENGLISH_AMOUNT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(trillion|billion|million|thousand)\b", re.IGNORECASE)
+ENGLISH_AMOUNT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(trillion|tn|billion|bn|million|mn|thousand)\b", re.IGNORECASE)
 # the Chinese unit an English magnitude is written in, and the factor: $39 billion = 390 亿, 3.85 million = 385 万
 CHINESE_MAGNITUDE = {"trillion": 1.0, "billion": 10.0, "million": 100.0, "thousand": 0.1}
+CHINESE_MAGNITUDE |= {"tn": 1.0, "bn": 10.0, "mn": 100.0}  # "$245bn", as the press writes it
 
 
 def chinese_number_forms(question: str) -> list[str]:

@@ -11,6 +11,10 @@ from functools import lru_cache
 
 from citeqa.textutil import quoted_spans, squash
 
+MONTH_WORDS = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+)  # fmt: skip
 QUESTION_WORDS = set(
     [
         "what",
@@ -110,8 +114,11 @@ QUESTION_WORDS = set(
         "pages",
         "english",
         "chinese",
+        # months and their abbreviations name dates, not entities ("from $245bn in Oct 2022")
+        *MONTH_WORDS,
     ]
 )
+RARE_IN = 3  # a term in more passages than this says little about which passage a question means
 # generic words jieba sometimes tags as names
 CHINESE_NOT_NAMES = {"论文", "作者", "文章", "本文", "英文", "中文", "三大", "标题"}
 # jieba part-of-speech flags for names: places, people, organisations, other proper nouns, abbreviations
@@ -119,11 +126,21 @@ NAME_FLAGS = {"ns", "nr", "nrt", "nrfg", "nt", "j"}
 
 
 class ScopeChecker:
-    def __init__(self, corpus_text: str, glossary: dict[str, str], aliases: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        corpus_text: str,
+        glossary: dict[str, str],
+        aliases: dict[str, str] | None = None,
+        names: list[str] | None = None,
+        passages: list[str] | None = None,
+    ) -> None:
         self._text = corpus_text
         self._lower = corpus_text.lower()
         self._squashed = squash(corpus_text)
         self._latin_text = " " + " ".join(_latin_words(corpus_text)) + " "
+        # the paper's longer words and its cited authors (jieba cuts 桑百川 into 桑 + 百川)
+        self._long_words = _long_chinese_words(corpus_text) | {n for n in names or [] if len(n) >= 2}
+        self._passages = [p.lower() for p in passages or []]
         # only glossary entries for terms the paper really uses count as "mentioned"
         used = {k: v for k, v in glossary.items() if k.strip("《》“”") in corpus_text}
         self._known_chinese = [k.strip("《》“”") for k in used] + list(aliases or {})
@@ -132,11 +149,26 @@ class ScopeChecker:
         self._known_chinese += [k for k, v in glossary.items() if v.split(" (")[0].lower() in self._lower]
 
     def _english_present(self, word: str) -> bool:
-        pattern = r"(?<![a-z])" + re.escape(word.lower()) + r"(?![a-z])"
-        return bool(re.search(pattern, self._lower) or re.search(pattern, self._glossary_lower))
+        """The word, or its singular ("Americans" -> "American"), in the paper or its glossary."""
+        for form in _singulars(word.lower()):
+            pattern = r"(?<![a-z])" + re.escape(form) + r"(?![a-z])"
+            if re.search(pattern, self._lower) or re.search(pattern, self._glossary_lower):
+                return True
+        return False
 
-    def _chinese_present(self, word: str) -> bool:
-        return word in self._text or any(word in key for key in self._known_chinese)
+    def _chinese_present(self, word: str, question: str = "") -> bool:
+        if word in self._text or any(word in key for key in self._known_chinese):
+            return True
+        # jieba may cut a name one character off ("脚注里桑百川" -> 里桑): the name is mentioned when one of the
+        # paper's own longer words or author names (桑百川) stands in the question over it
+        at = question.find(word)
+        if at < 0:
+            return False
+        return any(
+            start < at + len(word) and at < start + len(long)
+            for long in self._long_words
+            for start in _occurrences(question, long)
+        )
 
     def english_names(self, question: str) -> list[str]:
         """Capitalised words and acronyms, minus question words; a multi-word name keeps its last word.
@@ -185,6 +217,17 @@ class ScopeChecker:
                 return " ".join(run)
         return ""
 
+    def shares_rare_terms(self, terms: list[set[str]]) -> bool:
+        """Does one passage hold two of the question's rare terms (each in at most RARE_IN passages)?
+        "the sullivan brookings speech" scores 0.19 against the paper, yet one footnote names both.
+        `terms` holds one set of forms per question term (an English word and its Chinese translations)."""
+        rare = []
+        for forms in terms:
+            where = {i for i, p in enumerate(self._passages) for f in forms if _contains(p, f.lower())}
+            if 0 < len(where) <= RARE_IN:
+                rare.append(where)
+        return any(len([w for w in rare if i in w]) >= 2 for w in rare for i in w)
+
     def missing_years(self, question: str, evidence_text: str) -> list[str]:
         """Years the question pins that the retrieved passages never mention ("...tariff in 2024")."""
         years = re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", question)
@@ -194,8 +237,37 @@ class ScopeChecker:
         """Names in the question that appear nowhere in the paper, its footnotes or its glossary."""
         missing = [n for n in self.english_names(question) if not self._english_present(n)]
         if re.search(r"[\u4e00-\u9fff]", question):
-            missing += [n for n in self.chinese_names(question) if not self._chinese_present(n)]
+            missing += [n for n in self.chinese_names(question) if not self._chinese_present(n, question)]
         return list(dict.fromkeys(missing))
+
+
+def _singulars(word: str) -> list[str]:
+    forms = [word]
+    if word.endswith("ies") and len(word) > 4:
+        forms.append(word[:-3] + "y")
+    if word.endswith("es") and len(word) > 4:
+        forms.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        forms.append(word[:-1])
+    return forms
+
+
+def _contains(passage: str, form: str) -> bool:
+    if form.isascii():
+        return re.search(r"(?<![a-z0-9])" + re.escape(form) + r"(?![a-z0-9])", passage) is not None
+    return form in passage
+
+
+def _long_chinese_words(text: str) -> set[str]:
+    """The paper's Chinese words of three characters or more (names among them: 桑百川, 雷蒙多)."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    return {w for w in jieba.lcut(text) if len(w) >= 3 and all("\u4e00" <= ch <= "\u9fff" for ch in w)}
+
+
+def _occurrences(text: str, word: str) -> list[int]:
+    return [m.start() for m in re.finditer(re.escape(word), text)]
 
 
 def _latin_words(text: str) -> list[str]:
