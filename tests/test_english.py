@@ -40,6 +40,9 @@ def test_english_question_maps_to_chinese_terms():
         ("shipments of $588.1 billion", ["5881"]),
         ("500 Thousand workers", ["50"]),
         ("from $245bn to $227.5bn", ["2450", "2275"]),
+        ("grew by 380,000 in 2021", ["38"]),  # 38 万; the year stays a year
+        ("1,500,000,000 dollars and 43100 workers", ["15", "4.31"]),  # 15 亿, 4.31 万
+        ("62.5% of 1,000 parts", []),  # small numbers keep their form
         ("75% of parts in 2020", []),  # no magnitude word: nothing to convert
     ],
 )

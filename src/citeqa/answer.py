@@ -15,6 +15,7 @@ from typing import Any
 from citeqa.chunking import Sentence, Unit
 from citeqa.english import (
     ENGLISH_AMOUNT_RE,
+    LARGE_NUMBER_RE,
     chinese_number_forms,
     english_query_terms,
     load_aliases,
@@ -206,6 +207,7 @@ class ExtractiveAnswerer:
             q_tokens |= set().union(*(_tokens(t) for t in english_query_terms(question, self.glossary)), set())
             # "$39 billion" is "390 亿" in the paper: the amount's Chinese number replaces its English one
             q_tokens -= {m.group(1) for m in ENGLISH_AMOUNT_RE.finditer(question)}
+            q_tokens -= {m.group(0).replace(",", "") for m in LARGE_NUMBER_RE.finditer(question)}
             q_tokens |= set(chinese_number_forms(question))
         q_numbers = {t for t in q_tokens if t[0].isdigit()}
         out = []
@@ -271,20 +273,9 @@ class ExtractiveAnswerer:
             if c.kind == "note":
                 # explanatory notes carry content the sentence leaves out (the USMCA thresholds)
                 text += f"\n{c.marker} {paper.footnote(c.footnote_id).text}"
-        if citations and CITATION_INTENT_RE.search(question):
-            label = "来源" if reply_language == "zh" else "Source"
-            # from a footnote listing several works, name the work(s) the answer quotes, not all ten
-            quoted = {c.hit.unit.id: [] for c in chosen}
-            for c in chosen:
-                quoted[c.hit.unit.id].append(c.sentence.text)
-            text = (
-                "\n".join(
-                    f"{label} {c.marker}: {_short_reference(' '.join(quoted.get(c.footnote_id) or [c.text]))}"
-                    for c in citations
-                )
-                + "\n"
-                + text
-            )
+        sources = self._source_lines(question, chosen, citations, reply_language)
+        if sources:
+            text = "\n".join(sources) + "\n" + text
         english: list[list[str]] = []
         if reply_language == "en":
             notes = [paper.footnote(c.footnote_id).text for c in citations if c.kind == "note"]
@@ -307,6 +298,26 @@ class ExtractiveAnswerer:
             highlight=[c.sentence.text for c in chosen],
             top_similarity=round(retrieval.top_cosine, 4),
         )
+
+    @staticmethod
+    def _source_lines(
+        question: str, chosen: list[_Candidate], citations: list[Citation], reply_language: str
+    ) -> list[str]:
+        """ "Source [n]: who, what" lines for questions about a statement's source or a cited work's details;
+        a footnote listing several works shows the work(s) the answer quotes. Without a source question, a
+        work question whose answer already quotes the reference needs no line."""
+        asks_source = bool(CITATION_INTENT_RE.search(question))
+        if not citations or not (asks_source or WORK_INTENT_RE.search(question)):
+            return []
+        quoted: dict[str, list[str]] = {}
+        for c in chosen:
+            quoted.setdefault(c.hit.unit.id, []).append(c.sentence.text)
+        label = "来源" if reply_language == "zh" else "Source"
+        return [
+            f"{label} {c.marker}: {_short_reference(' '.join(quoted.get(c.footnote_id) or [c.text]))}"
+            for c in citations
+            if asks_source or c.footnote_id not in quoted
+        ]
 
     def _lexically_about_the_paper(self, question: str) -> bool:
         """Low similarity is overruled by words: a span quoted from the paper, or two rare terms one passage

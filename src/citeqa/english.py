@@ -79,6 +79,7 @@ ENGLISH_AMOUNT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(trillion|tn|billion|bn|milli
 # the Chinese unit an English magnitude is written in, and the factor: $39 billion = 390 亿, 3.85 million = 385 万
 CHINESE_MAGNITUDE = {"trillion": 1.0, "billion": 10.0, "million": 100.0, "thousand": 0.1}
 CHINESE_MAGNITUDE |= {"tn": 1.0, "bn": 10.0, "mn": 100.0}  # "$245bn", as the press writes it
+LARGE_NUMBER_RE = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,]|\.\d)|(?<![\d.,])\d{5,}(?![\d.,])")
 
 
 def chinese_number_forms(question: str) -> list[str]:
@@ -86,9 +87,18 @@ def chinese_number_forms(question: str) -> list[str]:
     "390 亿美元"), so they can meet the paper's figures; the reverse of render_figures."""
     out = []
     for m in ENGLISH_AMOUNT_RE.finditer(question):
-        value = round(float(m.group(1)) * CHINESE_MAGNITUDE[m.group(2).lower()], 4)
-        out.append(str(int(value)) if value == int(value) else f"{value:g}")
+        out.append(_plain(float(m.group(1)) * CHINESE_MAGNITUDE[m.group(2).lower()]))
+    # "380,000 jobs" is "38 万" in the paper; "1,500,000,000" is "15 亿"
+    for m in LARGE_NUMBER_RE.finditer(question):
+        value = float(m.group(0).replace(",", ""))
+        if value >= 1e4:
+            out.append(_plain(value / 1e8 if value >= 1e8 else value / 1e4))
     return out
+
+
+def _plain(value: float) -> str:
+    value = round(value, 4)
+    return str(int(value)) if value == int(value) else f"{value:g}"
 
 
 @lru_cache(maxsize=4)
