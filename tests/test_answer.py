@@ -170,3 +170,15 @@ def test_answers_from_a_multi_work_footnote_quote_the_one_work_asked_about(assis
     lines = [x for x in source.answer.splitlines() if x.startswith("Source")]
     assert any("Gur and Serif Dilek" in x for x in lines)
     assert not any("Rutgers Business Review" in x for x in lines)
+
+
+def test_the_unknown_names_refusal_can_be_switched_off(assistant):
+    from citeqa.answer import ExtractiveAnswerer
+
+    question = "How much did Samsung invest in its Texas chip plant?"
+    retrieval = assistant.retriever.retrieve(question)
+    on = assistant.answerer.answer(question, "en", retrieval)
+    assert not on.answered and "never mentions Samsung" in on.refusal_reason
+    lenient = ExtractiveAnswerer(assistant.retriever, assistant.settings.replace(refuse_unknown_names=False))
+    off = lenient.answer(question, "en", retrieval)
+    assert "never mentions" not in off.refusal_reason

@@ -359,6 +359,7 @@ def test_every_ablation_variant_gets_its_own_index_folder(settings):
         "expand-off",
         "lexicon-off",
         "headings-on",
+        "names-off",
     }
 
 

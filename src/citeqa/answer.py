@@ -236,7 +236,7 @@ class ExtractiveAnswerer:
     def answer(self, question: str, language: str, retrieval: Retrieval) -> Answer:
         evidence = [_evidence(rank, hit) for rank, hit in enumerate(retrieval.hits, start=1)]
         reply_language = "zh" if language == "zh" else "en"
-        missing = self.scope.missing_names(question)
+        missing = self.scope.missing_names(question) if self.settings.refuse_unknown_names else []
         top_text = " ".join(h.unit.text for h in retrieval.hits[:ANSWER_POOL])
         years = self.scope.missing_years(question, top_text)
         reason = ""

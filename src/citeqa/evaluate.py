@@ -688,6 +688,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("expand-off", "English names not expanded with the glossary's Chinese", {"expand_queries": False}),
     Variant("lexicon-off", "no CC-CEDICT translation ranking for English questions", {"lexicon": False}),
     Variant("headings-on", "chunks indexed with their section's heading", {"attach_headings": True}),
+    Variant("names-off", "no refusal for names the paper never mentions", {"refuse_unknown_names": False}),
 )
 
 

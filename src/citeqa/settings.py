@@ -51,6 +51,9 @@ class Settings:
     k_evidence: int = 10
     rrf_k: int = 60
     refusal_threshold: float = 0.25  # USE-m3 top cosine below this -> "not covered"
+    # refuse a question naming someone or something the paper never mentions ("Samsung", "Japan"); measured
+    # trade-off on four gold sets in the README (it also refuses abbreviations users type: "Dept", "NYT")
+    refuse_unknown_names: bool = True
     # chunking
     chunk_chars: int = 220
     # answering
