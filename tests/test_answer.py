@@ -123,6 +123,20 @@ def test_scope_checker_reads_plurals_months_and_names_jieba_cuts_wrongly():
     assert checker.missing_names("韩国企业在美国的投资是多少？") == ["韩国"]  # 国企业 (of 美国企业) does not cover it
 
 
+def test_abbreviations_acronyms_and_cited_sites_count_as_mentioned():
+    from citeqa.lexicon import Lexicon
+
+    paper = "U.S. Department of Commerce; International Monetary Fund; https://cn.nytimes.com/x 人工智能 同比"
+    lexicon = Lexicon({"ai": ["人工智能"], "section": ["部门"]}, "test", ["同比"])
+    checker = ScopeChecker(paper, {}, lexicon=lexicon)
+    assert checker.missing_names("the Commerce Dept's strategy document?") == []  # Dept -> Department
+    assert checker.missing_names("Which NYT article does it cite?") == []  # NYT ~ cn.nytimes.com
+    assert checker.missing_names("What about AI investment?") == []  # AI -> 人工智能
+    assert checker.missing_names("锂电池进口占比同比涨了多少？") == []  # 同比 is a word, not a name
+    assert checker.missing_names("What did Intel invest?") == ["Intel"]  # not an abbreviation of International
+    assert checker.missing_names("tariffs under Section 301?") == ["Section"]  # dictionary words are not names
+
+
 def test_rare_terms_shared_by_one_passage_mark_a_question_as_about_the_paper():
     passages = ["Jake Sullivan, speech at the Brookings Institution", "制造业 关税 补贴"]
     passages += ["制造业 就业", "制造业 投资", "制造业 补贴"]

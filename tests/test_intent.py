@@ -2,7 +2,7 @@
 
 import pytest
 
-from citeqa.intent import CITATION_INTENT_RE, EVALUATIVE_RE, JUDGEMENT_INTENT_RE
+from citeqa.intent import CITATION_INTENT_RE, EVALUATIVE_RE, JUDGEMENT_INTENT_RE, PAPER_PART_RE
 
 
 @pytest.mark.parametrize(
@@ -75,3 +75,11 @@ def test_a_fact_question_gets_no_bonus(assistant, monkeypatch):
     before = [c.score for c in answerer._candidates(question, "zh", retrieval)]
     monkeypatch.setattr(answer_module, "JUDGEMENT_WEIGHT", 5.0)
     assert [c.score for c in answerer._candidates(question, "zh", retrieval)] == before
+
+
+def test_questions_naming_a_part_of_the_paper():
+    assert PAPER_PART_RE.search("in the abstract, what problem do jobs ease?")
+    assert PAPER_PART_RE.search("journals in the lit review footnote?")
+    assert PAPER_PART_RE.search("结语里作者怎么说？")
+    assert not PAPER_PART_RE.search("Who won the 2018 World Cup?")
+    assert not PAPER_PART_RE.search("美国制造业就业人数是多少？")

@@ -58,3 +58,14 @@ def test_missing_dictionary_package_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(lexicon_module, "CEDICT_PACKAGE", "no_such_cedict_package")
     with pytest.raises(LexiconError, match="install the package no_such_cedict_package"):
         Lexicon.build([TEXT])
+
+
+def test_acronyms_in_the_dictionary_translate_too():
+    lexicon = Lexicon.build(["人工智能和量子技术", "据纽约时报报道"])
+    assert lexicon.entries["ai"] == ["人工智能"]  # "artificial intelligence (AI)"
+    assert lexicon.entries["nyt"] == ["纽约时报"]  # the initials of "New York Times"
+
+
+def test_abbreviations_that_are_ordinary_words_are_listed(small):
+    assert "同比" in small.common_abbreviations  # jieba tags it j; CC-CEDICT: "year on year"
+    assert "欧盟" not in small.common_abbreviations  # "European Union": a name

@@ -29,6 +29,7 @@ from citeqa.intent import (
     LIST_INTENT_RE,
     MULTI_PART_RE,
     ORDINAL_RE,
+    PAPER_PART_RE,
     WORK_INTENT_RE,
 )
 from citeqa.lexicon import STOPWORDS as LEXICON_STOPWORDS
@@ -183,6 +184,7 @@ class ExtractiveAnswerer:
             aliases,
             names=[n.strip() for n in authors if n.strip()],
             passages=[u.text for u in retriever.index.units],
+            lexicon=retriever.index.lexicon,
         )
         warm_up()
         self._sentence_row: dict[tuple[str, int], int] = {}
@@ -320,9 +322,10 @@ class ExtractiveAnswerer:
         ]
 
     def _lexically_about_the_paper(self, question: str) -> bool:
-        """Low similarity is overruled by words: a span quoted from the paper, or two rare terms one passage
-        shares with the question (English words count with their CC-CEDICT translations)."""
-        if self.scope.quotes_the_paper(question):
+        """Low similarity is overruled by words: a part of the paper named ("in the abstract"), a span quoted
+        from it, or two rare terms one passage shares with the question (English words count with their
+        CC-CEDICT translations)."""
+        if PAPER_PART_RE.search(question) or self.scope.quotes_the_paper(question):
             return True
         if cjk_ratio(question) >= 0.3:
             import jieba

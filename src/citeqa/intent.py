@@ -36,3 +36,9 @@ JUDGEMENT_INTENT_RE = re.compile(
 )
 # inferential and evaluative sentences, where Chinese academic prose states its verdicts ("这表明…", "因此…")
 EVALUATIVE_RE = re.compile(r"说明|表明|意味着|因此|可见|由此|总之|总体|归根结底|综上|实质|根本目的|直接目的")
+# a question that names a part of the paper ("in the abstract", "the lit review footnote", 结语里) is about it
+PAPER_PART_RE = re.compile(
+    r"\b(?:abstract|summary|introduction|conclusion|lit(?:erature)? review|footnotes?|endnotes?|bibliography)\b"
+    r"|提要|摘要|引言|结语|文献综述|脚注|注释|参考文献",
+    re.IGNORECASE,
+)

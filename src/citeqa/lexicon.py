@@ -60,8 +60,13 @@ def _cedict_lines() -> Iterable[str]:
 
 
 def _glosses(definitions: str) -> Iterable[str]:
-    """'/customs duty/tariff/CL:個|个[ge4]/' -> 'customs duty', 'tariff' (no classifiers, no notes in brackets)."""
+    """'/customs duty/tariff/CL:個|个[ge4]/' -> 'customs duty', 'tariff' (no classifiers, no notes in brackets);
+    acronyms count too: 'artificial intelligence (AI)' -> 'ai', 'New York Times (newspaper)' -> 'nyt'."""
     for gloss in definitions.split("/"):
+        yield from (a.lower() for a in re.findall(r"\(([A-Z]{2,6})\)", gloss))
+        name = re.sub(r"\([^)]*\)", "", gloss).strip()
+        if re.fullmatch(r"(?:[A-Z][a-z]+\s+){1,4}[A-Z][a-z]+", name):  # a proper name of 2-5 words
+            yield "".join(w[0] for w in name.split()).lower()
         gloss = re.sub(r"\([^)]*\)|\[[^\]]*\]", "", gloss).lower()
         if gloss.startswith(("cl:", "variant of", "surname", "see ", "old variant", "abbr. for", "used in")):
             continue
@@ -69,6 +74,15 @@ def _glosses(definitions: str) -> Iterable[str]:
             words = ENGLISH_WORD_RE.findall(re.sub(r"^\s*(?:to|a|an|the)\s+", "", part.strip()))
             if 1 <= len(words) <= MAX_PHRASE_WORDS:
                 yield " ".join(words)
+
+
+def _jieba_tags() -> dict[str, str]:
+    import jieba
+    import jieba.posseg as pseg
+
+    jieba.setLogLevel(60)
+    pseg.lcut("美国")  # loads the part-of-speech table
+    return dict(pseg.dt.word_tag_tab)
 
 
 def paper_vocabulary(texts: Iterable[str]) -> set[str]:
@@ -82,17 +96,23 @@ def paper_vocabulary(texts: Iterable[str]) -> set[str]:
 
 @dataclass
 class Lexicon:
-    """English phrase or word -> the paper's Chinese words that translate it."""
+    """English phrase or word -> the paper's Chinese words that translate it; and the Chinese abbreviations that
+    are ordinary words (同比 "year on year"), which a tagger would otherwise take for names."""
 
     entries: dict[str, list[str]] = field(default_factory=dict)
     source: str = ""
+    common_abbreviations: list[str] = field(default_factory=list)
 
     @classmethod
     def build(cls, texts: Iterable[str]) -> Lexicon:
         vocabulary = paper_vocabulary(texts)
+        tags = _jieba_tags()
         entries: dict[str, set[str]] = defaultdict(set)
+        common: set[str] = set()
         for line in _cedict_lines():
             m = ENTRY_RE.match(line)
+            if m and tags.get(m.group(2)) == "j" and not re.search(r"(?:^|/)\s*(?:\([^)]*\)\s*)?[A-Z]", m.group(3)):
+                common.add(m.group(2))  # jieba tags it an abbreviation, CC-CEDICT glosses it in lower case
             if not m or m.group(2) not in vocabulary:
                 continue
             for gloss in _glosses(m.group(3)):
@@ -100,15 +120,16 @@ class Lexicon:
                 for word in gloss.split():  # single words of a short gloss: "customs duty" -> duty
                     if word not in STOPWORDS:
                         entries[word].add(m.group(2))
-        return cls({k: sorted(v) for k, v in sorted(entries.items())}, cedict_version())
+        return cls({k: sorted(v) for k, v in sorted(entries.items())}, cedict_version(), sorted(common))
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps({"source": self.source, "entries": self.entries}, ensure_ascii=False), "utf-8")
+        data = {"source": self.source, "entries": self.entries, "common_abbreviations": self.common_abbreviations}
+        path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(dict(data["entries"]), str(data.get("source", "")))
+        return cls(dict(data["entries"]), str(data.get("source", "")), list(data.get("common_abbreviations", [])))
 
     def _senses(self, term: str) -> list[str]:
         for form in singular_forms(term):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from citeqa.lexicon import Lexicon
 from citeqa.textutil import quoted_spans, singular_forms, squash
 
 MONTH_WORDS = (
@@ -133,6 +134,7 @@ class ScopeChecker:
         aliases: dict[str, str] | None = None,
         names: list[str] | None = None,
         passages: list[str] | None = None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self._text = corpus_text
         self._lower = corpus_text.lower()
@@ -147,14 +149,26 @@ class ScopeChecker:
         self._glossary_lower = " ".join(used.values()).lower()
         # a Chinese name whose English form the footnotes use is mentioned too (白宫 -> "White House")
         self._known_chinese += [k for k, v in glossary.items() if v.split(" (")[0].lower() in self._lower]
+        # English words and acronyms the dictionary translates into the paper's words
+        self._translated = set(lexicon.entries) if lexicon else set()
+        self._common_abbreviations = set(lexicon.common_abbreviations) if lexicon else set()
+        # the sites the paper cites ("NYT" ~ cn.nytimes.com, "Tax Notes" ~ taxnotes.com)
+        self._hosts = {h.lower() for h in re.findall(r"https?://([^/\s，。；]+)", corpus_text)}
+        self._capitalised = set(re.findall(r"\b[A-Z][a-z]{3,}\b", corpus_text))
 
     def _english_present(self, word: str) -> bool:
-        """The word, or its singular ("Americans" -> "American"), in the paper or its glossary."""
+        """The word or its singular ("Americans" -> "American") in the paper or its glossary; an acronym the
+        dictionary translates into the paper's words ("AI" -> 人工智能); part of a cited site's name ("NYT" ~
+        nytimes.com); an abbreviation of a capitalised word of the paper ("Dept" -> "Department")."""
         for form in singular_forms(word.lower()):
             pattern = r"(?<![a-z])" + re.escape(form) + r"(?![a-z])"
             if re.search(pattern, self._lower) or re.search(pattern, self._glossary_lower):
                 return True
-        return False
+            if word.isupper() and form in self._translated:
+                return True
+            if len(form) >= 3 and any(form in host for host in self._hosts):
+                return True
+        return len(word) <= 4 and not word.isupper() and any(_abbreviates(word, w) for w in self._capitalised)
 
     def _chinese_present(self, word: str, question: str = "") -> bool:
         if word in self._text or any(word in key for key in self._known_chinese):
@@ -191,8 +205,7 @@ class ScopeChecker:
                 names.append(words[-1])
         return names
 
-    @staticmethod
-    def chinese_names(question: str) -> list[str]:
+    def chinese_names(self, question: str) -> list[str]:
         import jieba
         import jieba.posseg as pseg
 
@@ -200,7 +213,10 @@ class ScopeChecker:
         return [
             w.word
             for w in pseg.cut(question)
-            if w.flag in NAME_FLAGS and len(w.word) >= 2 and w.word not in CHINESE_NOT_NAMES
+            if w.flag in NAME_FLAGS
+            and len(w.word) >= 2
+            and w.word not in CHINESE_NOT_NAMES
+            and w.word not in self._common_abbreviations
         ]
 
     def quotes_the_paper(self, question: str) -> str:
@@ -239,6 +255,15 @@ class ScopeChecker:
         if re.search(r"[\u4e00-\u9fff]", question):
             missing += [n for n in self.chinese_names(question) if not self._chinese_present(n, question)]
         return list(dict.fromkeys(missing))
+
+
+def _abbreviates(short: str, word: str) -> bool:
+    """ "Dept" abbreviates "Department": same first two letters, the rest in order, at most half as long
+    ("Intel" does not abbreviate "International")."""
+    if short[:2].lower() != word[:2].lower() or 2 * len(short) > len(word):
+        return False
+    rest = iter(word[2:].lower())
+    return all(ch in rest for ch in short[2:].lower())
 
 
 def _contains(passage: str, form: str) -> bool:

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 UNITS = "units.json"
 LEXICON = "lexicon.json"
-FORMAT_VERSION = 2  # 2: footnotes split into one sentence per cited work; editorial lines dropped
+FORMAT_VERSION = 3  # 2: one sentence per cited work, no editorial lines; 3: lexicon acronyms and abbreviations
 POOLS = ("body", "footnote")
 Progress = Callable[[str, float], None]  # (stage description, fraction done 0..1)
 
