@@ -2,7 +2,7 @@
 
 import pytest
 
-from citeqa.intent import CITATION_INTENT_RE, EVALUATIVE_RE, JUDGEMENT_INTENT_RE, PAPER_PART_RE
+from citeqa.intent import CITATION_INTENT_RE, EVALUATIVE_RE, JUDGEMENT_INTENT_RE, PAPER_PART_RE, WORK_DETAIL_RE
 
 
 @pytest.mark.parametrize(
@@ -13,6 +13,7 @@ from citeqa.intent import CITATION_INTENT_RE, EVALUATIVE_RE, JUDGEMENT_INTENT_RE
         ("Who came up with the estimate of a skills gap?", True),
         ("这个说法引自哪里？", True),
         ("这组数据出自哪份报告？", True),
+        ("作者引的是哪份白宫文件？", True),
         ("Which source backs the CHIPS figure?", True),
         ("Where is most US manufacturing located?", False),
         ("How many jobs came back to the US?", False),
@@ -83,3 +84,16 @@ def test_questions_naming_a_part_of_the_paper():
     assert PAPER_PART_RE.search("结语里作者怎么说？")
     assert not PAPER_PART_RE.search("Who won the 2018 World Cup?")
     assert not PAPER_PART_RE.search("美国制造业就业人数是多少？")
+
+
+def test_work_details_are_not_the_papers_author():
+    assert WORK_DETAIL_RE.search("What is the exact title of the speech?")
+    assert WORK_DETAIL_RE.search("报告是哪天发布的？")
+    assert not WORK_DETAIL_RE.search("In the author's view, is reshoring sustainable?")
+    assert not WORK_DETAIL_RE.search("作者认为原因是什么？")
+
+
+def test_a_verdict_question_gets_no_source_line(assistant):
+    answer = assistant.ask("In the author's view, is US reshoring policy sustainable in the long run?")
+    assert answer.answered
+    assert not any(line.startswith("Source") for line in answer.answer.splitlines())

@@ -30,6 +30,7 @@ from citeqa.intent import (
     MULTI_PART_RE,
     ORDINAL_RE,
     PAPER_PART_RE,
+    WORK_DETAIL_RE,
     WORK_INTENT_RE,
 )
 from citeqa.lexicon import STOPWORDS as LEXICON_STOPWORDS
@@ -309,7 +310,7 @@ class ExtractiveAnswerer:
         a footnote listing several works shows the work(s) the answer quotes. Without a source question, a
         work question whose answer already quotes the reference needs no line."""
         asks_source = bool(CITATION_INTENT_RE.search(question))
-        if not citations or not (asks_source or WORK_INTENT_RE.search(question)):
+        if not citations or not (asks_source or WORK_DETAIL_RE.search(question)):
             return []
         quoted: dict[str, list[str]] = {}
         for c in chosen:

@@ -25,7 +25,7 @@ CITATION_INTENT_RE = re.compile(
     r"\b(source|sources|footnote|cite[sd]?|citation|reference[sd]?|backs|backed|supports|supported|document"
     r"|rel(?:y|ies|ied) on|agency|organi[sz]ation|institution|outlet)\b"
     r"|\b(?:comes?|came) from\b|\bwhere (?:do|does|did) .{0,80}\bfrom\b|\bwho (?:came up with|estimated)\b"
-    r"|来源|出处|脚注|注释|引用|依据|援引|文献|机构|媒体|引自|出自|来自哪|哪里来|从哪",
+    r"|来源|出处|脚注|注释|引用|依据|援引|文献|机构|媒体|引自|出自|来自哪|哪里来|从哪|哪份|哪篇|引的|引了",
     re.IGNORECASE,
 )
 # "what does the paper conclude / argue", "in the author's view", 作者认为 / 怎么评价: the authors' own verdict
@@ -40,5 +40,12 @@ EVALUATIVE_RE = re.compile(r"说明|表明|意味着|因此|可见|由此|总之
 PAPER_PART_RE = re.compile(
     r"\b(?:abstract|summary|introduction|conclusion|lit(?:erature)? review|footnotes?|endnotes?|bibliography)\b"
     r"|提要|摘要|引言|结语|文献综述|脚注|注释|参考文献",
+    re.IGNORECASE,
+)
+# the details of a cited work a reader looks up (its title, date, journal, pages): the answer shows the
+# reference itself. Unlike WORK_INTENT_RE it leaves out "author"/作者, which usually means the paper's author
+WORK_DETAIL_RE = re.compile(
+    r"\b(journal|magazine|published|publish|wrote|written|title|headline|date|dated|issue|volume|pages?|url|link"
+    r"|publisher)\b|期刊|杂志|发表|发布|标题|题目|哪天|日期|页码|网址|链接",
     re.IGNORECASE,
 )
