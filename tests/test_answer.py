@@ -196,3 +196,22 @@ def test_the_unknown_names_refusal_can_be_switched_off(assistant):
     lenient = ExtractiveAnswerer(assistant.retriever, assistant.settings.replace(refuse_unknown_names=False))
     off = lenient.answer(question, "en", retrieval)
     assert "never mentions" not in off.refusal_reason
+
+
+def test_english_questions_score_sentences_with_their_translated_words(assistant):
+    from citeqa.answer import ExtractiveAnswerer
+
+    question = "How did labor shortages constrain reshoring?"
+    retrieval = assistant.retriever.retrieve(question)
+    translated = assistant.retriever.index.lexicon.translate(question)
+    assert translated  # e.g. 短缺
+    with_words = {(c.hit.unit.id, c.index): c.score for c in assistant.answerer._candidates(question, "en", retrieval)}
+    plain = ExtractiveAnswerer(assistant.retriever, assistant.settings.replace(lexicon=False))
+    without = {(c.hit.unit.id, c.index): c.score for c in plain._candidates(question, "en", retrieval)}
+    units = assistant.retriever.units
+    holding = [k for k in with_words if any(w in units[k[0]].sentences[k[1]].text for w in translated)]
+    assert holding
+    # sentences holding a translated word gain against those that do not
+    gain = {k: with_words[k] - without[k] for k in with_words}
+    others = [gain[k] for k in gain if k not in holding]
+    assert min(gain[k] for k in holding) > (max(others) if others else -1.0)

@@ -212,6 +212,9 @@ class ExtractiveAnswerer:
             q_tokens -= {m.group(1) for m in ENGLISH_AMOUNT_RE.finditer(question)}
             q_tokens -= {m.group(0).replace(",", "") for m in LARGE_NUMBER_RE.finditer(question)}
             q_tokens |= set(chinese_number_forms(question))
+            if self.settings.lexicon:  # the question's words in the paper's Chinese (CC-CEDICT), as for retrieval
+                translated = self.retriever.index.lexicon.translate(question)
+                q_tokens |= set().union(*(_tokens(w) for w in translated), set())
         q_numbers = {t for t in q_tokens if t[0].isdigit()}
         out = []
         about_works = bool(WORK_INTENT_RE.search(question))
