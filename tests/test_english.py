@@ -1,6 +1,12 @@
 import pytest
 
-from citeqa.english import chinese_number_forms, english_query_terms, render_english, render_figures
+from citeqa.english import (
+    chinese_number_forms,
+    english_query_terms,
+    render_english,
+    render_figures,
+    without_glossary_names,
+)
 
 
 def test_amounts_and_dates_render_in_english():
@@ -54,3 +60,15 @@ def test_an_english_amount_finds_the_chinese_sentence(assistant):
     answer = assistant.ask("Which source backs the CHIPS Act's 39 billion dollar figure?")
     assert "390 亿美元" in answer.answer
     assert any("CHIPS Act of 2022" in c.text for c in answer.citations)
+
+
+def test_glossary_names_are_cut_before_word_by_word_lookup():
+    glossary = {
+        "“买美国货、雇美国人”": "Buy American and Hire American",
+        "《通胀削减法》": "Inflation Reduction Act (IRA)",
+    }
+    question = "Which source covers Trump's Buy American and Hire American order and the Inflation Reduction Act?"
+    out = without_glossary_names(question, glossary)
+    assert "Buy American" not in out and "Inflation" not in out
+    assert "Which source covers Trump's" in out and "order" in out
+    assert without_glossary_names("American jobs", glossary) == "American jobs"  # a word alone is not the name

@@ -21,6 +21,7 @@ from citeqa.english import (
     load_aliases,
     load_glossary,
     render_english,
+    without_glossary_names,
 )
 from citeqa.intent import (
     CITATION_INTENT_RE,
@@ -213,7 +214,7 @@ class ExtractiveAnswerer:
             q_tokens -= {m.group(0).replace(",", "") for m in LARGE_NUMBER_RE.finditer(question)}
             q_tokens |= set(chinese_number_forms(question))
             if self.settings.lexicon:  # the question's words in the paper's Chinese (CC-CEDICT), as for retrieval
-                translated = self.retriever.index.lexicon.translate(question)
+                translated = self.retriever.index.lexicon.translate(without_glossary_names(question, self.glossary))
                 q_tokens |= set().union(*(_tokens(w) for w in translated), set())
         q_numbers = {t for t in q_tokens if t[0].isdigit()}
         out = []

@@ -166,3 +166,17 @@ def english_query_terms(question: str, glossary: dict[str, str]) -> list[str]:
 
 
 _NAME_STOPWORDS = {"the", "of", "and", "for", "in", "on", "a", "an", "to"}
+
+
+def without_glossary_names(question: str, glossary: dict[str, str]) -> str:
+    """The question with the English names the glossary translates cut out ("Buy American and Hire American"):
+    names go through the glossary whole, and their words looked up one by one only add noise (American -> 美元)."""
+    names = sorted(
+        # names of four letters or more: cutting acronyms too ("IRA") measured one gold question worse
+        {n.strip() for en in glossary.values() for n in re.split(r"[(),]", en) if len(n.strip()) > 3},
+        key=len,
+        reverse=True,
+    )
+    for name in names:
+        question = re.sub(r"(?<![A-Za-z])" + re.escape(name) + r"(?![A-Za-z])", " ", question, flags=re.IGNORECASE)
+    return question
