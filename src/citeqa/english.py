@@ -82,18 +82,23 @@ CHINESE_MAGNITUDE |= {"tn": 1.0, "bn": 10.0, "mn": 100.0}  # "$245bn", as the pr
 LARGE_NUMBER_RE = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,]|\.\d)|(?<![\d.,])\d{5,}(?![\d.,])")
 
 
-def chinese_number_forms(question: str) -> list[str]:
-    """The numbers an English question's amounts take in Chinese text ("$39 billion" -> "390", as in
-    "390 亿美元"), so they can meet the paper's figures; the reverse of render_figures."""
+def number_translations(question: str) -> list[tuple[str, str]]:
+    """(the number as the English question writes it, the number its Chinese text uses): "$39 billion" ->
+    ("39", "390") as in "390 亿美元"; "380,000" -> ("380000", "38") as in "38 万". The reverse of render_figures."""
     out = []
     for m in ENGLISH_AMOUNT_RE.finditer(question):
-        out.append(_plain(float(m.group(1)) * CHINESE_MAGNITUDE[m.group(2).lower()]))
+        out.append((m.group(1), _plain(float(m.group(1)) * CHINESE_MAGNITUDE[m.group(2).lower()])))
     # "380,000 jobs" is "38 万" in the paper; "1,500,000,000" is "15 亿"
     for m in LARGE_NUMBER_RE.finditer(question):
         value = float(m.group(0).replace(",", ""))
         if value >= 1e4:
-            out.append(_plain(value / 1e8 if value >= 1e8 else value / 1e4))
+            out.append((m.group(0).replace(",", ""), _plain(value / 1e8 if value >= 1e8 else value / 1e4)))
     return out
+
+
+def chinese_number_forms(question: str) -> list[str]:
+    """The numbers an English question's amounts take in Chinese text, so they can meet the paper's figures."""
+    return [chinese for _, chinese in number_translations(question)]
 
 
 def _plain(value: float) -> str:
@@ -171,12 +176,17 @@ _NAME_STOPWORDS = {"the", "of", "and", "for", "in", "on", "a", "an", "to"}
 def without_glossary_names(question: str, glossary: dict[str, str]) -> str:
     """The question with the English names the glossary translates cut out ("Buy American and Hire American"):
     names go through the glossary whole, and their words looked up one by one only add noise (American -> 美元)."""
+    return _glossary_names_re(tuple(sorted(glossary.values()))).sub(" ", question)
+
+
+@lru_cache(maxsize=4)
+def _glossary_names_re(english_names: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for all the glossary's English names, longest first, compiled once per glossary."""
     names = sorted(
         # names of four letters or more: cutting acronyms too ("IRA") measured one gold question worse
-        {n.strip() for en in glossary.values() for n in re.split(r"[(),]", en) if len(n.strip()) > 3},
+        {n.strip() for en in english_names for n in re.split(r"[(),]", en) if len(n.strip()) > 3},
         key=len,
         reverse=True,
     )
-    for name in names:
-        question = re.sub(r"(?<![A-Za-z])" + re.escape(name) + r"(?![A-Za-z])", " ", question, flags=re.IGNORECASE)
-    return question
+    alternatives = "|".join(re.escape(name) for name in names) or r"(?!)"
+    return re.compile(r"(?<![A-Za-z])(?:" + alternatives + r")(?![A-Za-z])", re.IGNORECASE)

@@ -7,7 +7,7 @@ a named entity (place, person, organisation, product) absent from the paper and 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from citeqa.lexicon import Lexicon
 from citeqa.textutil import quoted_spans, singular_forms, squash
@@ -141,7 +141,7 @@ class ScopeChecker:
         self._squashed = squash(corpus_text)
         self._latin_text = " " + " ".join(_latin_words(corpus_text)) + " "
         # the paper's longer words and its cited authors (jieba cuts 桑百川 into 桑 + 百川)
-        self._long_words = _long_chinese_words(corpus_text) | {n for n in names or [] if len(n) >= 2}
+        self._names = {n for n in names or [] if len(n) >= 2}
         self._passages = [p.lower() for p in passages or []]
         # only glossary entries for terms the paper really uses count as "mentioned"
         used = {k: v for k, v in glossary.items() if k.strip("《》“”") in corpus_text}
@@ -169,6 +169,10 @@ class ScopeChecker:
             if len(form) >= 3 and any(form in host for host in self._hosts):
                 return True
         return len(word) <= 4 and not word.isupper() and any(_abbreviates(word, w) for w in self._capitalised)
+
+    @cached_property  # segmenting the paper waits for the first name jieba may have cut wrongly
+    def _long_words(self) -> set[str]:
+        return _long_chinese_words(self._text) | self._names
 
     def _chinese_present(self, word: str, question: str = "") -> bool:
         if word in self._text or any(word in key for key in self._known_chinese):
