@@ -39,7 +39,7 @@ INTERNAL_ERROR_MARK = "The error was logged"
 
 
 def question_mix(limit: int = 40) -> list[str]:
-    from citeqa.app import EXAMPLES
+    from citeqa.app.ui import EXAMPLES
 
     gold = []
     if GOLD.exists():

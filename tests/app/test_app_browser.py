@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TEST_OUTPUT = REPO / "test-output"
 ANSWER_TIMEOUT_MS = 30_000
 
@@ -47,7 +47,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def app_url(assistant) -> Iterator[str]:
     """The real app (same Blocks as `citeqa chat`) on a free loopback port, sharing the session index."""
-    from citeqa.app import build_app, launch_app
+    from citeqa.app.ui import build_app, launch_app
 
     demo = build_app(assistant)
     port = _free_port()

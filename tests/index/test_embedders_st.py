@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.embed import EmbedderError, SentenceTransformerEmbedder
+from citeqa.index.embedders import EmbedderError, SentenceTransformerEmbedder
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def test_embeds_normalized_vectors_offline(model_path):
 
 
 def test_index_and_answer_with_a_user_model(settings, tmp_path: Path, model_path):
-    from citeqa.answer import Assistant
+    from citeqa.qa.assistant import Assistant
 
     st = settings.replace(index_dir=tmp_path / "st-index", embedders=("st",), st_model=model_path)
     a = Assistant(st).ask("What tax rate did the Tax Cuts and Jobs Act set for corporations?")

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from citeqa import lexicon as lexicon_module
-from citeqa.lexicon import Lexicon, LexiconError, paper_vocabulary
+from citeqa.index import lexicon as lexicon_module
+from citeqa.index.lexicon import Lexicon, LexiconError, paper_vocabulary
 
 TEXT = "美国对中国商品加征关税，并以补贴吸引半导体企业回流。劳动力短缺制约制造业回流。"
 

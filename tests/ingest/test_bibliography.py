@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from citeqa.sources import (
+from citeqa.ingest.bibliography import (
     build_bibliography,
     parse_reference,
     split_references,
@@ -254,7 +254,7 @@ def test_parse_english_reference_with_url():
 
 
 def test_same_url_merges_and_different_urls_do_not():
-    from citeqa.paper import parse_text
+    from citeqa.ingest.paper import parse_text
 
     idsp = "\u3000"
     lines = [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.corpus import (
+from citeqa.ingest.corpus import (
     BIB_FILE,
     BIBTEX_FILE,
     CSL_FILE,
@@ -18,9 +18,9 @@ from citeqa.corpus import (
     load_corpus,
     render_corpus,
 )
-from citeqa.paper import Paper, PaperError, load_paper
+from citeqa.ingest.paper import Paper, PaperError, load_paper
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FILES = (PAPER_FILE, BIB_FILE, BIBTEX_FILE, CSL_FILE)
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from citeqa.paper import (
+from citeqa.ingest.paper import (
     MARKER_RE,
     RUNNING_HEADER,
     Paper,
@@ -307,7 +307,7 @@ def test_display_width():
     ids=["after-scheme", "after-hyphen", "after-dot", "after-slash-and-space"],
 )
 def test_wrapped_url_in_a_footnote_is_one_url(lines, url):
-    from citeqa.sources import build_bibliography
+    from citeqa.ingest.bibliography import build_bibliography
 
     paper = one_page([f"[1]{IDSP}{lines[0]}", *lines[1:]])
     text = paper.footnote("p1-fn1").text
@@ -468,7 +468,7 @@ def test_marker_with_spaces_between_chinese(line, clean, before):
 
 
 def test_marker_between_english_words_keeps_one_space():
-    from citeqa.paper import _remove_markers
+    from citeqa.ingest.paper import _remove_markers
 
     assert _remove_markers("US rivalry [2] and supply chains", 1, 0) == ("US rivalry and supply chains", [(10, 1, 2)])
     assert _remove_markers("US rivalry[2] and", 1, 0) == ("US rivalry and", [(10, 1, 2)])

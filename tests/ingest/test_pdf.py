@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.corpus import BIB_FILE, render_corpus
-from citeqa.paper import PAGE_NUMBER_RE, RUNNING_HEADER, PaperError, load_paper, parse_pdf
+from citeqa.ingest.corpus import BIB_FILE, render_corpus
+from citeqa.ingest.paper import PAGE_NUMBER_RE, RUNNING_HEADER, PaperError, load_paper, parse_pdf
 
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")  # Debian package fonts-wqy-microhei
 

@@ -1,7 +1,7 @@
 import pytest
 
-from citeqa.answer import NOT_COVERED, QuestionError, clean_question, detect_language, format_answer
-from citeqa.scope import ScopeChecker
+from citeqa.qa.answer import NOT_COVERED, QuestionError, clean_question, detect_language, format_answer
+from citeqa.qa.scope import ScopeChecker
 
 
 def test_usmca_threshold_comes_from_the_explanatory_footnote(assistant):
@@ -124,7 +124,7 @@ def test_scope_checker_reads_plurals_months_and_names_jieba_cuts_wrongly():
 
 
 def test_abbreviations_acronyms_and_cited_sites_count_as_mentioned():
-    from citeqa.lexicon import Lexicon
+    from citeqa.index.lexicon import Lexicon
 
     paper = "U.S. Department of Commerce; International Monetary Fund; https://cn.nytimes.com/x 人工智能 同比"
     lexicon = Lexicon({"ai": ["人工智能"], "section": ["部门"]}, "test", ["同比"])
@@ -187,7 +187,7 @@ def test_answers_from_a_multi_work_footnote_quote_the_one_work_asked_about(assis
 
 
 def test_the_unknown_names_refusal_can_be_switched_off(assistant):
-    from citeqa.answer import ExtractiveAnswerer
+    from citeqa.qa.answerers.extractive import ExtractiveAnswerer
 
     question = "How much did Samsung invest in its Texas chip plant?"
     retrieval = assistant.retriever.retrieve(question)
@@ -199,7 +199,7 @@ def test_the_unknown_names_refusal_can_be_switched_off(assistant):
 
 
 def test_english_questions_score_sentences_with_their_translated_words(assistant):
-    from citeqa.answer import ExtractiveAnswerer
+    from citeqa.qa.answerers.extractive import ExtractiveAnswerer
 
     question = "How did labor shortages constrain reshoring?"
     retrieval = assistant.retriever.retrieve(question)

@@ -1,6 +1,6 @@
 import pytest
 
-from citeqa.english import (
+from citeqa.qa.english import (
     chinese_number_forms,
     english_query_terms,
     render_english,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from citeqa.followup import condense, find_subjects
+from citeqa.qa.followup import condense, find_subjects
 
 IMPORTS_EN = "How much did US imports from Mexico grow from 2021 to 2022?"
 IMPORTS_ZH = "美国从墨西哥进口增长了多少？"

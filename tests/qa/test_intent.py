@@ -2,7 +2,7 @@
 
 import pytest
 
-from citeqa.intent import CITATION_INTENT_RE, EVALUATIVE_RE, JUDGEMENT_INTENT_RE, PAPER_PART_RE, WORK_DETAIL_RE
+from citeqa.qa.intent import CITATION_INTENT_RE, EVALUATIVE_RE, JUDGEMENT_INTENT_RE, PAPER_PART_RE, WORK_DETAIL_RE
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_evaluative_sentences_are_recognised():
 
 
 def test_a_judgement_question_lifts_inferential_sentences_only(assistant, monkeypatch):
-    import citeqa.answer as answer_module
+    import citeqa.qa.answerers.extractive as answer_module
 
     answerer, retriever = assistant.answerer, assistant.retriever
     question = "作者由美国金融业增加值占GDP比重的变化得出什么判断？"
@@ -68,7 +68,7 @@ def test_a_judgement_question_lifts_inferential_sentences_only(assistant, monkey
 
 
 def test_a_fact_question_gets_no_bonus(assistant, monkeypatch):
-    import citeqa.answer as answer_module
+    import citeqa.qa.answerers.extractive as answer_module
 
     answerer, retriever = assistant.answerer, assistant.retriever
     question = "美国金融业增加值占GDP比重是多少？"

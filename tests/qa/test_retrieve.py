@@ -1,6 +1,6 @@
 import pytest
 
-from citeqa.retrieve import Hit, Retriever, _merge_pools, _rrf
+from citeqa.qa.retrieve import Hit, Retriever, _merge_pools, _rrf
 
 USMCA = "what local-content threshold does USMCA set"
 
@@ -13,7 +13,7 @@ def test_rrf_sums_reciprocal_ranks():
 
 
 def _hit(uid: str, kind: str, cosine: float) -> Hit:
-    from citeqa.chunking import Sentence, Unit
+    from citeqa.index.chunking import Sentence, Unit
 
     unit = Unit(uid, kind, uid, 1, None, [], [], [Sentence(uid, 0, 1, 1)])
     return Hit(unit, 1.0, cosine, "body" if kind == "paragraph" else "footnote")

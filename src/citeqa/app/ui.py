@@ -1,7 +1,7 @@
 """The Gradio app: chat with footnote citations, citation lookup, and an "About this corpus" panel.
 
 Two layers:
-- *view functions* live in ``citeqa.views`` (pure: data in, escaped HTML out).
+- *view functions* live in ``citeqa.app.views`` (pure: data in, escaped HTML out).
 - ``ChatService`` holds the loaded ``Assistant`` and turns UI events into view-function calls; it never raises
   to Gradio (errors are logged server-side, users see one friendly line). ``build_app`` wires it into Blocks.
 
@@ -17,10 +17,7 @@ import os
 import threading
 from typing import Any
 
-from citeqa.answer import QuestionError, clean_question
-from citeqa.followup import Condensed, condense
-from citeqa.settings import Settings
-from citeqa.views import (
+from citeqa.app.views import (
     GENERIC_ERROR,
     esc,
     footnote_records,
@@ -32,8 +29,11 @@ from citeqa.views import (
     render_source_list,
     render_user,
 )
+from citeqa.qa.answer import QuestionError, clean_question
+from citeqa.qa.followup import Condensed, condense
+from citeqa.settings import Settings
 
-log = logging.getLogger("citeqa.app")
+log = logging.getLogger("citeqa.app.ui")
 
 EXAMPLES: tuple[str, ...] = (
     "what local-content threshold does USMCA set",

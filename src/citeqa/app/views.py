@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from citeqa.answer import Answer, Citation, Evidence
-from citeqa.chunking import split_sentences
-from citeqa.followup import Condensed
+from citeqa.index.chunking import split_sentences
+from citeqa.qa.answer import Answer, Citation, Evidence
+from citeqa.qa.followup import Condensed
 from citeqa.settings import Settings
 from citeqa.textutil import URL_RE, strip_trailing_punct
 

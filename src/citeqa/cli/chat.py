@@ -14,9 +14,8 @@ import ipaddress
 import logging
 import os
 import socket
-from collections.abc import Callable
 
-from citeqa.cli import COMMANDS, EXIT_OK, EXIT_RESOURCE, EXTRA_PARSERS, UserError, settings_from_args
+from citeqa.cli.common import EXIT_OK, EXIT_RESOURCE, UserError, add_settings_flags, settings_from_args
 
 log = logging.getLogger("citeqa.chat")
 
@@ -58,10 +57,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
         log.warning("serving on %s: anyone who can reach this address can use the app", settings.host)
     _check_port(settings.host, settings.port)
 
-    from citeqa.commands import open_assistant
+    from citeqa.cli.common import open_assistant
 
     assistant = open_assistant(settings)  # builds the index first when missing or stale (progress bar)
-    from citeqa.app import build_app, launch_app
+    from citeqa.app.ui import build_app, launch_app
 
     demo = build_app(assistant, serialize=os.environ.get("CITEQA_CHAT_LOCK", "1") != "0")
     url = f"http://{settings.host}:{settings.port}"
@@ -73,13 +72,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _register(sub: argparse._SubParsersAction, add_settings: Callable[[argparse.ArgumentParser], None]) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     chat = sub.add_parser("chat", help="serve the chat and citation-lookup web app on 127.0.0.1")
     chat.add_argument("--port", type=int, help="port to listen on (default 7860; CITEQA_PORT)")
     chat.add_argument("--host", help="address to bind (default 127.0.0.1; another address exposes the app)")
-    add_settings(chat)
-    chat.set_defaults(handler="chat")
-
-
-COMMANDS["chat"] = cmd_chat
-EXTRA_PARSERS.append(_register)
+    add_settings_flags(chat)
+    chat.set_defaults(handler=cmd_chat)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from citeqa.cli import COMMANDS, EXIT_INTERNAL, EXIT_OK, EXTRA_PARSERS, UserError, settings_from_args
+from citeqa.cli.common import EXIT_INTERNAL, EXIT_OK, UserError, add_settings_flags, settings_from_args
 from citeqa.settings import Settings
 
 EXIT_REGRESSION = 1  # --compare found a drop beyond the tolerance, or a threshold is not met
@@ -43,18 +43,11 @@ def _check_args(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from citeqa.commands import open_assistant, progress_bar
-    from citeqa.evaluate import (
-        Evaluation,
-        check_gold_against_corpus,
-        check_thresholds,
-        compare,
-        load_gold,
-        read_results,
-        read_thresholds,
-        run_gold,
-    )
-    from citeqa.report import ablation_table, compare_table, metrics_table, write_outputs
+    from citeqa.cli.common import open_assistant, progress_bar
+    from citeqa.eval.compare import check_thresholds, compare, read_results, read_thresholds
+    from citeqa.eval.gold import check_gold_against_corpus, load_gold
+    from citeqa.eval.report import ablation_table, compare_table, metrics_table, write_outputs
+    from citeqa.eval.runner import Evaluation, run_gold
 
     _check_args(args)
     settings = settings_from_args(args)
@@ -144,9 +137,9 @@ def _ticker(update: Callable[[str, float], None], label: str) -> Callable[..., N
 
 
 def _run_ablations(settings: Settings, items: list[Any], main: Any, err: Any) -> list[dict[str, Any]]:
-    from citeqa.answer import Assistant
-    from citeqa.commands import progress_bar
-    from citeqa.evaluate import run_ablations
+    from citeqa.cli.common import progress_bar
+    from citeqa.eval.ablations import run_ablations
+    from citeqa.qa.assistant import Assistant
 
     with progress_bar() as update:
         current = {"name": ""}
@@ -171,7 +164,7 @@ def _run_ablations(settings: Settings, items: list[Any], main: Any, err: Any) ->
 def _write_thresholds(evaluation: Any, path: Path, margin: float, settings: Settings, out: Any, err: Any) -> None:
     import json
 
-    from citeqa.evaluate import thresholds_document
+    from citeqa.eval.compare import thresholds_document
 
     if settings.public_dict() != Settings(root=settings.root).public_dict():
         err.print("warning: thresholds measured with non-default settings; the CI gate runs the defaults")
@@ -180,7 +173,7 @@ def _write_thresholds(evaluation: Any, path: Path, margin: float, settings: Sett
     out.print(f"wrote {path}: " + ", ".join(f"{k} >= {v}" for k, v in document["metrics"].items()))
 
 
-def _register(sub: argparse._SubParsersAction, add_settings: Callable[[argparse.ArgumentParser], None]) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval",
         help="score the assistant on the gold set (retrieval, citations, key facts, refusals, latency)",
@@ -200,9 +193,5 @@ def _register(sub: argparse._SubParsersAction, add_settings: Callable[[argparse.
     p.add_argument("--margin", type=float, default=0.03, help="margin for --write-thresholds (default 0.03)")
     p.add_argument("--check-thresholds", action="store_true", help="exit 1 when a metric is below its stored threshold")
     p.add_argument("--thresholds", type=Path, metavar="FILE", help="thresholds file (default: next to the gold)")
-    add_settings(p)
-    p.set_defaults(handler="eval")
-
-
-COMMANDS["eval"] = cmd_eval
-EXTRA_PARSERS.append(_register)
+    add_settings_flags(p)
+    p.set_defaults(handler=cmd_eval)

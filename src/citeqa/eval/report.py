@@ -7,14 +7,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from citeqa.evaluate import (
-    GATED,
-    METRICS,
-    Comparison,
-    Evaluation,
-    QuestionResult,
-    failure_reasons,
-)
+from citeqa.eval.compare import Comparison
+from citeqa.eval.metrics import GATED, METRICS, QuestionResult, failure_reasons
+from citeqa.eval.runner import Evaluation
 
 # one line per metric: the same text goes into report.md and corpus/gold/README.md
 DEFINITIONS: dict[str, str] = {

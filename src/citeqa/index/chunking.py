@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from citeqa.corpus import Corpus
-from citeqa.paper import Paper, Paragraph
+from citeqa.ingest.corpus import Corpus
+from citeqa.ingest.paper import Paper, Paragraph
 
 # a sentence ends after 。！？ (plus closing quotes), or after . ! ? followed by a space and a capital
 SENTENCE_END_RE = re.compile(r"[。！？!?][”’」』）)]*|\.(?=\s+[A-Z“\"])")

@@ -2,6 +2,10 @@
 
 Layout: index/builds/<stamp>/{chroma/, manifest.json, units.json, sentences-<embedder>.npy, lexicon.json} and
 index/current -> builds/<stamp> (a symlink replaced atomically, so a killed build leaves the old index live).
+
+citeqa deletes only what it made: the index folder carries `.citeqa-index`, each build `.citeqa-build`; a
+non-empty folder without the mark is refused, never cleaned. One builder at a time (a file lock, `.build.lock`);
+others wait for it and then use its build.
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
-from citeqa.chunking import Sentence, Unit, build_units
-from citeqa.corpus import PAPER_FILE, Corpus, build_corpus, corpus_hash, load_corpus
-from citeqa.embed import get_embedder
-from citeqa.lexicon import Lexicon, LexiconError, cedict_version
+from citeqa.index.backends import EmbeddedChroma, VectorBackend
+from citeqa.index.chunking import Sentence, Unit, build_units
+from citeqa.index.embedders import get_embedder
+from citeqa.index.lexicon import Lexicon, LexiconError, cedict_version
+from citeqa.index.pools import PAPER_POOLS, POOL_NAMES
+from citeqa.ingest.corpus import PAPER_FILE, Corpus, build_corpus, corpus_hash, load_corpus
 from citeqa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,12 +38,20 @@ MANIFEST = "manifest.json"
 UNITS = "units.json"
 LEXICON = "lexicon.json"
 FORMAT_VERSION = 3  # 2: one sentence per cited work, no editorial lines; 3: lexicon acronyms and abbreviations
-POOLS = ("body", "footnote")
+POOLS = POOL_NAMES
+INDEX_MARK = ".citeqa-index"  # this folder is a citeqa index: its builds may be replaced and removed
+BUILD_MARK = ".citeqa-build"  # this build was written by citeqa
+LOCK = ".build.lock"
+LOCK_WAIT_S = 900  # a cold build takes ~15 s; a lock held this long belongs to a stuck process
 Progress = Callable[[str, float], None]  # (stage description, fraction done 0..1)
 
 
 class IndexError_(RuntimeError):
     """The index is missing, stale or corrupt (the caller may rebuild)."""
+
+
+class IndexLocationError(RuntimeError):
+    """The index folder cannot be used (a file, foreign content, read-only): the user must act; never rebuilt."""
 
 
 def _no_progress(stage: str, fraction: float) -> None:
@@ -78,24 +93,8 @@ def collection_name(pool: str, embedder: str) -> str:
     return f"{pool}-{embedder}"
 
 
-_CLIENTS: dict[str, Any] = {}
-
-
-def chroma_client(path: Path) -> Any:
-    """One PersistentClient per path per process (Chroma refuses a second one with other settings)."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    key = str(path.resolve())
-    if key not in _CLIENTS:
-        _CLIENTS[key] = chromadb.PersistentClient(
-            path=key, settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True)
-        )
-    return _CLIENTS[key]
-
-
-def forget_client(path: Path) -> None:
-    _CLIENTS.pop(str(path.resolve()), None)
+def chroma_backend(path: Path) -> VectorBackend:
+    return EmbeddedChroma(path)
 
 
 # --------------------------------------------------------------------------- units on disk
@@ -110,52 +109,114 @@ def _unit_from_dict(data: dict[str, Any]) -> Unit:
     return Unit(**{k: v for k, v in data.items() if k != "sentences"}, sentences=sentences)
 
 
+# --------------------------------------------------------------------------- the index folder
+
+
+def _is_citeqa_build(path: Path) -> bool:
+    # builds made before the mark existed carry a manifest with our format key
+    if (path / BUILD_MARK).is_file():
+        return True
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "format" in manifest and "corpus_hash" in manifest
+
+
+def _claim_index_dir(root: Path) -> None:
+    """Make sure `root` is ours to write: missing, empty, marked, or an unmarked index of an older citeqa."""
+    if root.exists() and not root.is_dir():
+        raise IndexLocationError(f"index dir {root} is a file, not a folder; pick another --index-dir")
+    if (root / INDEX_MARK).is_file():
+        return
+    if root.is_dir():
+        entries = {p.name for p in root.iterdir()}
+        legacy = {"builds", "current"} <= entries and all(_is_citeqa_build(b) for b in (root / "builds").iterdir())
+        if entries - {"README.md", LOCK} and not legacy:
+            raise IndexLocationError(
+                f"index dir {root} is not empty and was not made by citeqa; pick another --index-dir (nothing was "
+                "changed)"
+            )
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / INDEX_MARK).write_text("made by citeqa: builds/ and current may be replaced\n", encoding="utf-8")
+    except OSError as exc:
+        raise IndexLocationError(f"cannot write the index to {root}: {exc.strerror or exc}") from exc
+
+
+def _check_current(root: Path) -> None:
+    current = root / "current"
+    if current.is_symlink() or not current.exists():
+        return
+    if current.is_dir() and _is_citeqa_build(current):
+        return
+    raise IndexLocationError(
+        f"{current} is a {'file' if current.is_file() else 'folder'} citeqa did not make; remove it or pick "
+        "another --index-dir"
+    )
+
+
+def build_lock(root: Path) -> FileLock:
+    return FileLock(str(root / LOCK), timeout=LOCK_WAIT_S)
+
+
 # --------------------------------------------------------------------------- build
 
 
 def build_index(settings: Settings, progress: Progress = _no_progress) -> Path:
-    """Embed every unit with every configured embedder into a fresh Chroma store, then swap it in."""
-    from llama_index.core.schema import TextNode
-    from llama_index.vector_stores.chroma import ChromaVectorStore
+    """Embed every unit with every configured embedder into a fresh Chroma store, then swap it in.
+    Holds the build lock: a second builder waits, then finds the index fresh and reuses it."""
+    root = settings.index_path
+    _claim_index_dir(root)
+    _check_current(root)
+    lock = build_lock(root)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        progress("waiting for another citeqa build to finish", 0.0)
+        try:
+            lock.acquire()
+        except Timeout as exc:
+            raise IndexLocationError(f"another citeqa build has held {root / LOCK} for {LOCK_WAIT_S} s") from exc
+    try:
+        return _build_locked(settings, progress)
+    finally:
+        lock.release()
 
+
+def _build_locked(settings: Settings, progress: Progress) -> Path:
     corpus = load_corpus(settings.corpus_path)
     units = build_units(corpus, settings.chunk_chars)
     manifest = expected_manifest(settings)
     root = settings.index_path
     builds = root / "builds"
     builds.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     target = builds / f".partial-{stamp}"
+    target.mkdir()
+    (target / BUILD_MARK).write_text("", encoding="utf-8")
     started = time.perf_counter()
     names = list(manifest["embedders"])
-    steps = len(names) * 2 + 1
+    steps = len(names) * len(PAPER_POOLS) + 1
     done = 0
-    client = chroma_client(target / "chroma")
+    backend = chroma_backend(target / "chroma")
     try:
         for name in names:
             progress(f"loading {name}", done / steps)
             embedder = get_embedder(name, settings.st_model, settings.threads)
-            for pool in POOLS:
-                pool_units = [u for u in units if (u.kind == "paragraph") == (pool == "body")]
-                progress(f"embedding {len(pool_units)} {pool} units with {name}", done / steps)
+            for pool in PAPER_POOLS:
+                pool_units = pool.units(units)
+                progress(f"embedding {len(pool_units)} {pool.name} units with {name}", done / steps)
                 texts = [
                     u.embed_text(corpus.paper, settings.attach_footnotes, settings.attach_headings) for u in pool_units
                 ]
-                vectors = embedder.embed_documents(texts)
-                collection = client.get_or_create_collection(
-                    collection_name(pool, name), metadata={"hnsw:space": "cosine"}
+                backend.add(
+                    collection_name(pool.name, name),
+                    [u.id for u in pool_units],
+                    embedder.embed_documents(texts),
+                    texts,
+                    [{"kind": u.kind, "page": u.page, "footnotes": ",".join(u.footnote_ids)} for u in pool_units],
                 )
-                store = ChromaVectorStore(chroma_collection=collection)
-                nodes = [
-                    TextNode(
-                        id_=u.id,
-                        text=t,
-                        embedding=v.tolist(),
-                        metadata={"kind": u.kind, "page": u.page, "footnotes": ",".join(u.footnote_ids)},
-                    )
-                    for u, t, v in zip(pool_units, texts, vectors, strict=True)
-                ]
-                store.add(nodes)
                 done += 1
         progress("embedding answer sentences", done / steps)
         sentences = [s.text for u in units for s in u.sentences]
@@ -169,14 +230,13 @@ def build_index(settings: Settings, progress: Progress = _no_progress) -> Path:
         (target / UNITS).write_text(json.dumps([_unit_to_dict(u) for u in units], ensure_ascii=False), encoding="utf-8")
         manifest["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         manifest["build_seconds"] = round(time.perf_counter() - started, 2)
-        manifest["units"] = {"body": sum(u.kind == "paragraph" for u in units), "footnote": len(units)}
-        manifest["units"]["footnote"] -= manifest["units"]["body"]
+        manifest["units"] = {pool.name: len(pool.units(units)) for pool in PAPER_POOLS}
         (target / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     except BaseException:
-        forget_client(target / "chroma")
+        backend.close()
         shutil.rmtree(target, ignore_errors=True)
         raise
-    forget_client(target / "chroma")
+    backend.close()
     final = builds / stamp
     target.rename(final)
     _swap_current(root, final)
@@ -185,16 +245,16 @@ def build_index(settings: Settings, progress: Progress = _no_progress) -> Path:
 
 
 def _swap_current(root: Path, build: Path) -> None:
-    """Point index/current at the new build in one atomic rename, then drop older builds."""
+    """Point index/current at the new build in one atomic rename, then drop older citeqa builds."""
     link = root / "current"
     tmp = root / f".current-{os.getpid()}"
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(Path("builds") / build.name)
-    if link.exists() and not link.is_symlink():
-        shutil.rmtree(link)
+    if link.is_dir() and not link.is_symlink():
+        shutil.rmtree(link)  # _check_current made sure it is a citeqa build
     os.replace(tmp, link)
     for old in (root / "builds").iterdir():
-        if old.name != build.name:
+        if old.name != build.name and old.is_dir() and _is_citeqa_build(old):
             shutil.rmtree(old, ignore_errors=True)
 
 
@@ -208,40 +268,61 @@ class LoadedIndex:
     corpus: Corpus
     units: list[Unit]
     sentence_vectors: np.ndarray
-    client: Any
+    backend: VectorBackend
     lexicon: Lexicon
     _vectors: dict[tuple[str, str], tuple[list[str], np.ndarray]] = field(default_factory=dict, repr=False)
 
-    def collection(self, pool: str, embedder: str) -> Any:
-        return self.client.get_collection(collection_name(pool, embedder))
-
     def vectors(self, pool: str, embedder: str) -> tuple[list[str], np.ndarray]:
-        """A collection's ids and unit vectors, read from Chroma once (for exact in-memory search)."""
+        """A collection's ids and unit vectors, read from the backend once (for exact in-memory search)."""
         key = (pool, embedder)
         if key not in self._vectors:
-            data = self.collection(pool, embedder).get(include=["embeddings"])
-            self._vectors[key] = (list(data["ids"]), np.asarray(data["embeddings"], dtype=np.float32))
+            self._vectors[key] = self.backend.vectors(collection_name(pool, embedder))
         return self._vectors[key]
+
+    def query(self, pool: str, embedder: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The backend's own nearest-neighbour query."""
+        return self.backend.query(collection_name(pool, embedder), vector, k)
+
+    def count(self, pool: str, embedder: str) -> int:
+        return self.backend.count(collection_name(pool, embedder))
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest as a dict; ValueError when it is not UTF-8 JSON holding an object."""
+    data = json.loads(path.read_bytes().decode("utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"manifest holds {type(data).__name__}, not an object")
+    return data
 
 
 def index_status(settings: Settings) -> tuple[str, str]:
     """("ok"|"missing"|"stale"|"corrupt", detail)."""
-    current = settings.index_path / "current"
+    root = settings.index_path
+    if root.exists() and not root.is_dir():
+        raise IndexLocationError(f"index dir {root} is a file, not a folder; pick another --index-dir")
+    _check_current(root)
+    current = root / "current"
     if not current.exists():
-        return "missing", f"no index in {settings.index_path}"
+        return "missing", f"no index in {root}"
     try:
-        manifest = json.loads((current / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        manifest = _read_manifest(current / MANIFEST)
+    except (OSError, ValueError) as exc:  # ValueError covers bad UTF-8 and bad JSON
         return "corrupt", f"manifest unreadable ({exc.__class__.__name__})"
     expected = expected_manifest(settings)
     have = manifest.get("embedders", {})
+    if not isinstance(have, dict):
+        return "corrupt", "manifest has no embedders table"
     for key in ("format", "corpus_hash", "chunk_chars", "attach_footnotes", "attach_headings", "lexicon"):
         if manifest.get(key) != expected[key]:
             return "stale", f"{key} changed"
     for name, ident in expected["embedders"].items():
         if have.get(name) != ident:
             return "stale", f"embedder {name} not in index"
-    return "ok", manifest.get("built_at", "")
+    return "ok", str(manifest.get("built_at", ""))
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK)
 
 
 def open_index(settings: Settings) -> LoadedIndex:
@@ -250,24 +331,32 @@ def open_index(settings: Settings) -> LoadedIndex:
     if status != "ok":
         raise IndexError_(f"index {status}: {detail}")
     current = (settings.index_path / "current").resolve()
+    backend: VectorBackend | None = None
     try:
-        manifest = json.loads((current / MANIFEST).read_text(encoding="utf-8"))
+        manifest = _read_manifest(current / MANIFEST)
         units = [_unit_from_dict(u) for u in json.loads((current / UNITS).read_text(encoding="utf-8"))]
         sentence_vectors = np.load(current / "sentences-usem3.npy")
         lexicon = Lexicon.load(current / LEXICON) if (current / LEXICON).exists() else Lexicon()
-        client = chroma_client(current / "chroma")
+        backend = chroma_backend(current / "chroma")
         for name in manifest["embedders"]:
             for pool in POOLS:
-                if client.get_collection(collection_name(pool, name)).count() == 0:
+                if backend.count(collection_name(pool, name)) == 0:
                     raise IndexError_(f"collection {collection_name(pool, name)} is empty")
     except IndexError_:
         raise
     except Exception as exc:  # Chroma and numpy raise many types for damaged files
-        forget_client(current / "chroma")
+        if backend is not None:
+            backend.close()
+        if not _writable(current / "chroma") or not _writable(settings.index_path):
+            # a rebuild could not be written either: say so instead of "corrupt, rebuilding" forever
+            raise IndexLocationError(
+                f"cannot open the index in {settings.index_path}: it is read-only and Chroma could not open it "
+                f"({exc.__class__.__name__}); make it writable or pick another --index-dir"
+            ) from exc
         raise IndexError_(f"index corrupt: {exc.__class__.__name__}: {exc}") from exc
     if sentence_vectors.shape[0] != sum(len(u.sentences) for u in units):
         raise IndexError_("index corrupt: sentence vectors do not match units")
-    return LoadedIndex(current, manifest, load_corpus(settings.corpus_path), units, sentence_vectors, client, lexicon)
+    return LoadedIndex(current, manifest, load_corpus(settings.corpus_path), units, sentence_vectors, backend, lexicon)
 
 
 def ensure_index(settings: Settings, progress: Progress = _no_progress) -> LoadedIndex:
@@ -280,5 +369,12 @@ def ensure_index(settings: Settings, progress: Progress = _no_progress) -> Loade
     except IndexError_ as exc:
         log.info("%s; rebuilding", exc)  # the progress callback shows it to the user
         progress(f"{exc}; rebuilding", 0.0)
-    build_index(settings, progress)
+    _claim_index_dir(settings.index_path)
+    with build_lock(settings.index_path):
+        # another process may have built it while we waited for the lock
+        try:
+            return open_index(settings)
+        except IndexError_:
+            pass
+        _build_locked(settings, progress)
     return open_index(settings)

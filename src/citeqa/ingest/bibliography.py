@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from citeqa.paper import Paper
+from citeqa.ingest.paper import Paper
 from citeqa.textutil import URL_RE, normalize_space, strip_trailing_punct
 
 MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from citeqa.paper import Paper, PaperError, load_paper
-from citeqa.sources import Source, build_bibliography, to_bibtex, to_csl_json
+from citeqa.ingest.bibliography import Source, build_bibliography, to_bibtex, to_csl_json
+from citeqa.ingest.paper import Paper, PaperError, load_paper
 
 PAPER_FILE = "paper.json"
 BIB_FILE = "bibliography.json"

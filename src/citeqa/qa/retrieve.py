@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from citeqa.chunking import Unit
-from citeqa.embed import BM25Ranker, get_embedder
-from citeqa.english import chinese_number_forms, english_query_terms, load_glossary
+from citeqa.index.chunking import Unit
+from citeqa.index.embedders import BM25Ranker, get_embedder
+from citeqa.index.pools import PAPER_POOLS
+from citeqa.index.pools import POOL_NAMES as POOLS
+from citeqa.index.pools import pool_of as pool_of_kind
+from citeqa.index.store import LoadedIndex, vector_embedders
+from citeqa.qa.english import chinese_number_forms, english_query_terms, load_glossary
 from citeqa.settings import Settings
-from citeqa.store import POOLS, LoadedIndex, vector_embedders
 from citeqa.textutil import cjk_ratio, quoted_spans, squash
 
 # one worker thread per embedder: the embedders run side by side, and one embedder's calls never overlap
@@ -68,9 +71,7 @@ class Retriever:
         self.index = index
         self.settings = settings
         self.units = {u.id: u for u in index.units}
-        self._pool_units = {
-            pool: [u for u in index.units if (u.kind == "paragraph") == (pool == "body")] for pool in POOLS
-        }
+        self._pool_units = {pool.name: pool.units(index.units) for pool in PAPER_POOLS}
         self._query_cache: dict[tuple[str, str], np.ndarray] = {}
         self._glossary = load_glossary(settings.corpus_path / "glossary.json")
         # only titled names (laws, programmes, agreements) are expanded: generic terms (tariffs, subsidies)
@@ -124,10 +125,7 @@ class Retriever:
             sims = matrix @ query
             order = np.argsort(-sims, kind="stable")[:CANDIDATES]
             return [(ids[i], float(sims[i])) for i in order]
-        collection = self.index.collection(pool, name)
-        n = min(CANDIDATES, collection.count())
-        result = collection.query(query_embeddings=query.reshape(1, -1), n_results=n, include=["distances"])
-        return [(uid, 1.0 - dist) for uid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
+        return self.index.query(pool, name, query, CANDIDATES)
 
     def _bm25_ranking(self, pool: str, question: str) -> list[tuple[str, float]]:
         return _lexical_ranking(self._bm25[pool], self._pool_units[pool], question)
@@ -213,7 +211,7 @@ class Retriever:
         }
         if not s.split_pools:
             joint = _joint(rankings, s.rrf_k)
-            pool_of = {uid: ("body" if self.units[uid].kind == "paragraph" else "footnote") for uid, _ in joint}
+            pool_of = {uid: pool_of_kind(self.units[uid].kind).name for uid, _ in joint}
             hits = [
                 Hit(self.units[uid], score, primary[pool_of[uid]].get(uid, 0.0), pool_of[uid]) for uid, score in joint
             ]

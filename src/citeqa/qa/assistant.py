@@ -1,0 +1,67 @@
+"""The `Assistant` facade: open (or build) the index once, then retrieve and hand the evidence to an answerer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from citeqa.index.store import Progress, ensure_index
+from citeqa.qa.answer import Answer, clean_question, detect_language
+from citeqa.qa.answerers import Answerer, make_answerer
+from citeqa.qa.retrieve import Retriever
+from citeqa.settings import Settings, load_settings
+
+# --------------------------------------------------------------------------- facade
+
+
+class Assistant:
+    """Load (or build) the index and models once, then answer questions in milliseconds."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        progress: Progress | None = None,
+        answerer: Callable[[Retriever, Settings], Answerer] | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        index = ensure_index(self.settings, progress) if progress else ensure_index(self.settings)
+        self.retriever = Retriever(index, self.settings)
+        self.answerer = (answerer or make_answerer)(self.retriever, self.settings)
+        # the first query pays for lazy model and Chroma initialisation (~1 s): pay it at start-up instead
+        self.retriever.retrieve("美国制造业回流 manufacturing reshoring")
+
+    @property
+    def corpus(self) -> Any:
+        return self.retriever.index.corpus
+
+    def ask(self, question: str) -> Answer:
+        started = time.perf_counter()
+        text, warnings = clean_question(question, self.settings.max_question_chars)
+        language = detect_language(text)
+        retrieval = self.retriever.retrieve(text)
+        retrieved = time.perf_counter()
+        answer = self.answerer.answer(text, language, retrieval)
+        done = time.perf_counter()
+        answer.warnings = warnings + answer.warnings
+        answer.answerer = answer.answerer or self.answerer.name
+        answer.timings_ms = {
+            "retrieve": round((retrieved - started) * 1000, 2),
+            "answer": round((done - retrieved) * 1000, 2),
+            "total": round((done - started) * 1000, 2),
+        }
+        return answer
+
+
+_DEFAULT: dict[Settings, Assistant] = {}
+
+
+def ask(question: str, settings: Settings | None = None) -> Answer:
+    """One-call Python API: `citeqa.qa.answer.ask("what local-content threshold does USMCA set")`."""
+    settings = settings or load_settings()
+    if settings not in _DEFAULT:
+        _DEFAULT[settings] = Assistant(settings)
+    return _DEFAULT[settings].ask(question)
+
+
+__all__ = ["Assistant", "ask"]
