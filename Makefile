@@ -9,7 +9,7 @@ export OMP_NUM_THREADS ?= 1
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: chat test lint system-deps bench eval clean-index
+.PHONY: chat test lint system-deps bench eval train clean-index
 
 $(VENV)/.core-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ chat: $(VENV)/.core-installed
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	@# the folder tree is the architecture: no import cycles (the checker ships beside the repo, in ../shared)
+	@if [ -f ../shared/tools/import_cycles.py ]; then \
+	  out=$$($(PYTHON) ../shared/tools/import_cycles.py src); echo "$$out"; \
+	  case "$$out" in "0 import cycle"*) ;; *) exit 1;; esac; fi
 
 test: $(VENV)/.test-installed system-deps lint
 	$(VENV)/bin/python -m pytest
@@ -41,6 +45,11 @@ bench: $(VENV)/.test-installed
 
 eval: $(VENV)/.core-installed
 	$(VENV)/bin/citeqa eval --out eval-output
+
+# the answerability model (corpus/models/answerability.json) and its report (docs/answerability.md) from the gold sets
+train: $(VENV)/.core-installed
+	$(PIP) install -q -e '.[train]'
+	$(VENV)/bin/python -m citeqa.qa.train_answerability
 
 clean-index:
 	find index -mindepth 1 ! -name README.md -exec rm -rf {} +

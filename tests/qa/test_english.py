@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from citeqa.qa.english import (
@@ -72,3 +74,60 @@ def test_glossary_names_are_cut_before_word_by_word_lookup():
     assert "Buy American" not in out and "Inflation" not in out
     assert "Which source covers Trump's" in out and "order" in out
     assert without_glossary_names("American jobs", glossary) == "American jobs"  # a word alone is not the name
+
+
+# --------------------------------------------------------------------------- the glossary file must be there
+
+REPO = Path(__file__).resolve().parents[2]
+GLOSSARY_CASES = {
+    "missing": None,
+    "binary": b"\xff\xfe\x00\x89PNG garbage",
+    "not json": b'{"terms": {"a": ',
+    "a list": b"[]",
+    "no terms": b'{"aliases": {}}',
+    "terms not an object": b'{"terms": ["USMCA"]}',
+    "a term not text": b'{"terms": {"\xe7\xbe\x8e\xe5\x9b\xbd": 1}}',
+    "aliases not an object": b'{"terms": {}, "aliases": "x"}',
+}
+
+
+@pytest.mark.parametrize("case", GLOSSARY_CASES)
+def test_a_missing_or_broken_glossary_is_an_error_naming_the_file(tmp_path, case):
+    from citeqa.qa.english import GlossaryError, load_aliases, load_glossary
+
+    path = tmp_path / f"glossary-{case.replace(' ', '-')}.json"
+    if GLOSSARY_CASES[case] is not None:
+        path.write_bytes(GLOSSARY_CASES[case])
+    for load in (load_glossary, load_aliases):
+        with pytest.raises(GlossaryError) as caught:
+            load(path)
+        assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_committed_glossary_loads():
+    from citeqa.qa.english import load_aliases, load_glossary
+
+    glossary = load_glossary(REPO / "corpus" / "glossary.json")
+    assert glossary["《通胀削减法》"] == "Inflation Reduction Act (IRA)"
+    assert "美墨加协定" in load_aliases(REPO / "corpus" / "glossary.json")
+
+
+@pytest.mark.parametrize("case", ["missing", "not json", "a list"])
+def test_cli_refuses_to_start_without_its_glossary(tmp_path, capsys, case):
+    """Without the glossary, answers silently changed ("the paper never mentions USMCA", exit 0): exit 3 instead,
+    one line naming the file, before any index is opened or built."""
+    from citeqa.cli.main import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("paper.json", "bibliography.json"):
+        (corpus / name).write_bytes((REPO / "corpus" / name).read_bytes())
+    if GLOSSARY_CASES[case] is not None:
+        (corpus / "glossary.json").write_bytes(GLOSSARY_CASES[case])
+    index_dir = tmp_path / "index"
+    code = main(["ask", "--corpus-dir", str(corpus), "--index-dir", str(index_dir), "what does USMCA set"])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ") and "Traceback" not in err
+    assert str(corpus / "glossary.json") in err
+    assert not index_dir.exists() or not any(index_dir.iterdir())

@@ -1,4 +1,5 @@
-"""The Gradio app: chat with footnote citations, citation lookup, and an "About this corpus" panel.
+"""The Gradio app: chat with footnote citations, citation lookup (with claim-check verdicts), the cited works'
+local copies (Sources tab: state per work, a one-work fetch), and an "About this corpus" panel.
 
 Two layers:
 - *view functions* live in ``citeqa.app.views`` (pure: data in, escaped HTML out).
@@ -12,9 +13,13 @@ thread-safe; benchmarks/load_chat.py measures the queue with 20 simultaneous use
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
+import tempfile
 import threading
+from pathlib import Path
 from typing import Any
 
 from citeqa.app.views import (
@@ -27,8 +32,11 @@ from citeqa.app.views import (
     render_footnote_list,
     render_lookup,
     render_source_list,
+    render_source_states,
     render_user,
+    source_state_counts,
 )
+from citeqa.index.backends import BackendError
 from citeqa.qa.answer import QuestionError, clean_question
 from citeqa.qa.followup import Condensed, condense
 from citeqa.settings import Settings
@@ -46,6 +54,8 @@ EXAMPLES: tuple[str, ...] = (
 MAX_TURNS = 30  # chat history kept per session (older turns drop off the top)
 CONCURRENCY = 8  # Gradio workers per event; calls into the Assistant are serialized by a lock anyway
 QUEUE_MAX = 256  # requests waiting beyond this get "queue full" instead of growing memory
+MAX_UPLOAD = "1mb"  # Gradio's upload route answers 413 beyond this
+MISMATCH_VIEW = "Mismatches"  # browse choice: every footnote whose claim check found a contradiction
 
 
 def new_session() -> dict[str, Any]:
@@ -62,6 +72,33 @@ class ChatService:
         self._lock: Any = threading.Lock() if serialize else _NoLock()
         self.records = footnote_records(self.corpus)
         self._sources_by_fn: dict[str, list[Any]] = {r.id: r.sources for r in self.records}
+        self._checks: dict[str, Any] | None = None  # footnote id -> FootnoteCheck, computed on first use
+        self._checks_tried = False
+        self._checks_lock = threading.Lock()
+        self._fetch_lock = threading.Lock()  # one fetch at a time: the fetcher is polite per host, not per app
+
+    # -- claim check and local copies
+    def claim_checks(self) -> dict[str, Any] | None:
+        """Each reference footnote's claim-check row, computed once (~1-2 s); None when the check failed."""
+        with self._checks_lock:
+            if not self._checks_tried:
+                self._checks_tried = True  # a failure is logged once, not retried on every keystroke
+                try:
+                    from citeqa.verify.sources_check import check_footnotes
+
+                    with self._lock:  # it may embed with the shared native code
+                        report = check_footnotes(self.settings)
+                    self._checks = {row.footnote_id: row for row in report.rows}
+                except Exception:
+                    log.exception("claim check failed; footnotes are shown without verdicts")
+            return self._checks
+
+    def source_states(self) -> dict[str, Any]:
+        """source id -> SourceState of every cited work, read fresh (a few small files per work)."""
+        from citeqa.ingest.source_store import SourceStore
+
+        store = SourceStore(self.settings.sources_path)
+        return {s.id: store.state(s.id) for s in self.corpus.sources}
 
     # -- chat
     def sources_for(self, footnote_id: str) -> list[Any]:
@@ -75,6 +112,9 @@ class ChatService:
             return render_answer(answer, self.sources_for, condensed), True
         except QuestionError as exc:
             return render_error(f"{str(exc)[:1].upper()}{str(exc)[1:]}."), False
+        except BackendError as exc:  # a Chroma server that went away: say which, answers resume when it is back
+            log.warning("%s", exc)
+            return render_error(f"{exc}. Try again in a moment."), False
         except Exception:
             log.exception("answering %r failed", question[:200])
             return render_error(GENERIC_ERROR), False
@@ -130,15 +170,73 @@ class ChatService:
             query = (query or "")[:200]
             if view and view.startswith("Sources"):
                 return render_source_list(self.corpus, self.records, query)
-            kind = {"Notes": "note", "References": "reference"}.get(view or "", "all")
-            return render_footnote_list(self.records, query, kind)
+            kind = {"Notes": "note", "References": "reference", MISMATCH_VIEW: "mismatch"}.get(view or "", "all")
+            return render_footnote_list(self.records, query, kind, self.claim_checks())
         except Exception:
             log.exception("browse %r failed", query)
             return render_error(GENERIC_ERROR)
 
+    def sources_view(self, query: str | None = None) -> str:
+        """The Sources tab: every cited work with the state of its local copy."""
+        try:
+            return render_source_states(self.corpus.sources, self.source_states(), (query or "")[:200])
+        except Exception:
+            log.exception("sources view failed")
+            return render_error(GENERIC_ERROR)
+
+    def fetchable(self) -> list[tuple[str, str]]:
+        """(label, source id) of every cited work with a URL: the only things the app will fetch."""
+        return [(f"{s.title or '(untitled)'} — {s.id}"[:120], s.id) for s in self.corpus.sources if s.url]
+
+    def fetch_work(
+        self, source_id: str | None, query: str | None = None, progress: Any = None, refresh: bool = False
+    ) -> tuple[str, str]:
+        """Fetch one cited work's URL with the CLI's fetcher (allow_private_hosts etc. from the settings).
+
+        Returns (Sources view HTML, one status line). Only ids of the bibliography are accepted, so a visitor can
+        make the server fetch a footnote's URL and nothing else."""
+        from citeqa.ingest.acquire import UnknownSource, fetch_sources, select
+        from citeqa.ingest.source_store import InvalidSourceId
+
+        def done(line: str) -> tuple[str, str]:
+            return self.sources_view(query), f'<div class="cq-meta cq-fetch-status">{esc(line)}</div>'
+
+        try:
+            (work,) = select(self.corpus.sources, [source_id or ""])
+        except (UnknownSource, InvalidSourceId):
+            return done("Choose a cited work to fetch first.")
+        if not work.url:
+            return done(f"{work.id} has no URL in its footnote; add a copy with `citeqa sources add`.")
+        if not self._fetch_lock.acquire(blocking=False):
+            return done("Another fetch is running; try again when it has finished.")
+        try:
+            (attempt,) = fetch_sources([work], self.settings, refresh=refresh, progress=progress)
+            if attempt.outcome == "stored":
+                from citeqa.index.sources_index import update_sources_index
+
+                with self._lock:  # embedding shares the native code the Assistant uses
+                    update_sources_index(self.settings, self.corpus.sources, progress)
+                with self._checks_lock:
+                    self._checks_tried = False  # the new copy may change verdicts: check again on next use
+        except Exception:
+            log.exception("fetching %s failed", work.id)
+            return done(f"Fetching {work.id} failed unexpectedly; the error was logged.")
+        finally:
+            self._fetch_lock.release()
+        line = {
+            "stored": f"Stored a copy of {work.id}; verdicts are re-checked (answers use it after a restart).",
+            "kept": f"{work.id} already has a stored copy (kept).",
+        }.get(attempt.outcome, f"Could not fetch {work.id}: {attempt.reason}")
+        return done(line)
+
     def about(self) -> str:
         index = self.assistant.retriever.index
-        return render_about(self.corpus, self.settings, index.manifest, index.path)
+        try:
+            counts: dict[str, int] | None = source_state_counts(self.source_states())
+        except Exception:  # an unreadable store must not take the About panel down with it
+            log.exception("reading the source store failed")
+            counts = None
+        return render_about(self.corpus, self.settings, index.manifest, index.path, counts)
 
 
 class _NoLock:
@@ -216,6 +314,13 @@ ul.cq-citing, ul.cq-fnlist { margin: .2em 0 .2em 1.2em !important; padding: 0 !i
   text-align: left; vertical-align: top; background: none !important; }
 .cq-card table.cq-table th { white-space: nowrap; width: 14em; font-weight: 600; }
 .cq-card table.cq-table td { word-break: break-word; }
+.cq-badge { display: inline-block; font-size: .75em; font-weight: 600; padding: 0 .5em; border-radius: 999px;
+  border: 1px solid currentColor; vertical-align: middle; white-space: nowrap; }
+.cq-v-ok { color: #1e7d32; }
+.cq-v-partial { color: #a66a00; }
+.cq-v-bad { color: #c0392b; }
+.cq-v-none { color: var(--neutral-500); }
+.cq-why { color: #c0392b; }
 """
 
 
@@ -243,9 +348,37 @@ def _header(corpus: Any) -> str:
     )
 
 
+def gradio_temp_dir() -> Path:
+    """This process's own folder for Gradio's upload and file cache, made on first use and removed at exit.
+
+    Gradio keeps uploads (and copies of served files) in GRADIO_TEMP_DIR, by default a /tmp/gradio shared by every
+    app and never emptied. citeqa makes a fresh folder (inside the user's GRADIO_TEMP_DIR when one is set), points
+    GRADIO_TEMP_DIR at it before any component exists, and removes that folder, and only that one, at exit."""
+    global _TEMP_DIR
+    with _TEMP_LOCK:
+        if _TEMP_DIR is None:
+            parent = os.environ.get("GRADIO_TEMP_DIR") or None
+            if parent:
+                Path(parent).mkdir(parents=True, exist_ok=True)
+            _TEMP_DIR = Path(tempfile.mkdtemp(prefix="citeqa-gradio-", dir=parent))
+            os.environ["GRADIO_TEMP_DIR"] = str(_TEMP_DIR)
+            atexit.register(shutil.rmtree, _TEMP_DIR, ignore_errors=True)
+        return _TEMP_DIR
+
+
+_TEMP_DIR: Path | None = None
+_TEMP_LOCK = threading.Lock()
+
+
+def url_host(host: str) -> str:
+    """The host as a URL writes it: IPv6 addresses in brackets (http://[::1]:7860)."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
 def build_app(assistant: Any, serialize: bool = True) -> Any:
     """The Blocks app for a loaded Assistant (queue configured; launch with ``launch_app``)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    gradio_temp_dir()  # before any component: each one names its cache folder when it is made
     import gradio as gr
 
     service = ChatService(assistant, serialize=serialize)
@@ -315,7 +448,7 @@ def build_app(assistant: Any, serialize: bool = True) -> Any:
                         elem_id="cq-filter",
                     )
                     browse_view = gr.Radio(
-                        ["All footnotes", "Notes", "References", "Sources"],
+                        ["All footnotes", "Notes", "References", MISMATCH_VIEW, "Sources"],
                         value="All footnotes",
                         show_label=False,
                         scale=5,
@@ -332,6 +465,27 @@ def build_app(assistant: Any, serialize: bool = True) -> Any:
                         value=str(corpus_dir / "bibliography.csl.json"),
                         elem_id="cq-csl",
                     )
+            with gr.Tab("Sources · 来源", id="sources"):
+                gr.Markdown(
+                    "**The cited works and their local copies** (fetch them with `citeqa sources fetch`; "
+                    "add a copy you have with `citeqa sources add`)."
+                )
+                with gr.Row():
+                    sources_filter = gr.Textbox(
+                        placeholder="Filter: Pew, CHIPS, 2023 …", show_label=False, scale=8, elem_id="cq-src-filter"
+                    )
+                    sources_refresh = gr.Button("Refresh", scale=1, elem_id="cq-src-refresh")
+                with gr.Row():
+                    fetch_choice = gr.Dropdown(
+                        service.fetchable(),
+                        value=None,
+                        label="Fetch one cited work's URL (the footnote's link only)",
+                        scale=8,
+                        elem_id="cq-fetch-choice",
+                    )
+                    fetch_button = gr.Button("Fetch", scale=1, elem_id="cq-fetch")
+                fetch_status = gr.HTML("", elem_id="cq-fetch-status", js_on_load=None)
+                sources_out = gr.HTML(service.sources_view(""), elem_id="cq-sources-out", js_on_load=None)
             with gr.Tab("About this corpus", id="about"):
                 gr.HTML(service.about(), elem_id="cq-about", js_on_load=None)
 
@@ -348,21 +502,36 @@ def build_app(assistant: Any, serialize: bool = True) -> Any:
         claim.submit(service.lookup, claim, lookup_out, **hidden)
         browse_filter.change(service.browse, [browse_filter, browse_view], browse_out, api_name="browse")
         browse_view.change(service.browse, [browse_filter, browse_view], browse_out, **hidden)
+        sources_filter.change(service.sources_view, sources_filter, sources_out, api_name="sources")
+        sources_refresh.click(service.sources_view, sources_filter, sources_out, **hidden)
+
+        track = gr.Progress()  # Gradio recognises the progress parameter by its default value
+
+        def fetch_event(source_id: str | None, query: str | None, progress: Any = track) -> tuple[str, str]:
+            return service.fetch_work(source_id, query, lambda desc, frac: progress(frac, desc=desc))
+
+        # one at a time across all sessions (the service refuses a second one anyway)
+        fetch_button.click(
+            fetch_event, [fetch_choice, sources_filter], [sources_out, fetch_status], concurrency_limit=1, **hidden
+        )
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX)
     demo.citeqa_service = service  # type: ignore[attr-defined]
     return demo
 
 
 def launch_app(demo: Any, host: str = "127.0.0.1", port: int = 7860, **kwargs: Any) -> Any:
-    """Serve on host:port: no share link, no error details to the browser, nothing fetched from the internet."""
+    """Serve on host:port: no share link, no error details to the browser, nothing fetched from the internet,
+    uploads capped at MAX_UPLOAD (the app has no upload widget; Gradio's upload route is open all the same)."""
+    gradio_temp_dir()
     import gradio as gr
 
     theme = gr.themes.Default(
         font=["system-ui", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "sans-serif"],
         font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"],
     )
+    kwargs.setdefault("max_file_size", MAX_UPLOAD)
     return demo.launch(
-        server_name=host,
+        server_name=url_host(host),  # Gradio binds "[::1]" as ::1 and builds its own URLs from it
         server_port=port,
         share=False,
         show_error=False,
@@ -379,5 +548,7 @@ __all__ = [
     "EXAMPLES",
     "ChatService",
     "build_app",
+    "gradio_temp_dir",
     "launch_app",
+    "url_host",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,8 +209,10 @@ def render_evidence(evidence: Sequence[Evidence], title: str, limit: int | None 
     for e in items:
         text = e.text if len(e.text) <= 240 else e.text[:240] + "…"
         via = " (cited by a retrieved passage)" if e.via == "cited" else ""
+        # a cited work's passage is placed by its citation ("source of p. 53 fn 2 — <title>, p. 1"), not a page
+        where = esc(e.cite) if e.kind == "source" else f"{esc(page_label(e.printed_page, e.page))} · {esc(e.kind)}"
         rows.append(
-            f'<li><span class="cq-meta">#{e.rank} · {esc(page_label(e.printed_page, e.page))} · {esc(e.kind)}'
+            f'<li><span class="cq-meta">#{e.rank} · {where}'
             f' {esc(e.id)} · score {e.score:.3f}{via}</span><div lang="{_lang(text)}">{linkify(text)}</div></li>'
         )
     return (
@@ -354,12 +356,23 @@ def _query_terms(query: str) -> list[str]:
     return [t for t in re.split(r"\s+", (query or "").strip().lower()) if t]
 
 
-def filter_footnotes(records: Sequence[FootnoteRecord], query: str = "", kind: str = "all") -> list[FootnoteRecord]:
-    """Records matching every whitespace-separated term (case-insensitive), optionally of one kind."""
+def filter_footnotes(
+    records: Sequence[FootnoteRecord],
+    query: str = "",
+    kind: str = "all",
+    checks: Mapping[str, Any] | None = None,
+) -> list[FootnoteRecord]:
+    """Records matching every whitespace-separated term (case-insensitive), optionally of one kind.
+
+    kind "mismatch" keeps the footnotes whose claim check (``checks``: footnote id -> row with ``.verdict``) found
+    a contradiction; without checks it keeps none rather than guessing.
+    """
     terms = _query_terms(query)
     out = []
     for r in records:
         if kind in ("reference", "note") and r.kind != kind:
+            continue
+        if kind == "mismatch" and _verdict_of(checks, r.id) != "mismatch":
             continue
         hay = r.haystack
         if all(t in hay for t in terms):
@@ -378,28 +391,149 @@ def render_citing(citing: Sequence[CitingSentence]) -> str:
     return f'<div class="cq-label">Cited in the paper at</div><ul class="cq-citing">{items}</ul>'
 
 
-def render_footnote_record(r: FootnoteRecord) -> str:
+def render_footnote_record(r: FootnoteRecord, check: Any | None = None) -> str:
+    """One footnote card; with its claim-check row (``.verdict``, ``.reason``) it carries a verdict badge."""
     kind = "explanatory note" if r.kind == "note" else "reference"
+    badge = f" {render_verdict_badge(check.verdict, check.reason)}" if check is not None else ""
     head = (
         f"<b>{esc(page_label(r.printed_page, r.page))}</b> · footnote {esc(r.number)} · "
-        f'<span class="cq-kind">{kind}</span> <span class="cq-id">{esc(r.id)}</span>'
+        f'<span class="cq-kind">{kind}</span> <span class="cq-id">{esc(r.id)}</span>{badge}'
     )
+    why = ""
+    if check is not None and check.verdict == "mismatch" and check.reason:
+        # a contradiction is the one verdict a reader must act on: say why in the card, not only in a tooltip
+        why = f'<div class="cq-meta cq-why">Claim check: {esc(check.reason)}</div>'
     sources = "".join(f'<div class="cq-source">Bibliography: {_source_line(s)}</div>' for s in r.sources)
     return (
-        f'<div class="cq-card cq-fn" data-footnote="{esc(r.id)}"><div>{head}</div>'
+        f'<div class="cq-card cq-fn" data-footnote="{esc(r.id)}"><div>{head}</div>{why}'
         f'<div class="cq-ref" lang="{_lang(r.text)}">{linkify(r.text)}</div>{sources}{render_citing(r.citing)}</div>'
     )
 
 
-def render_footnote_list(records: Sequence[FootnoteRecord], query: str = "", kind: str = "all") -> str:
-    shown = filter_footnotes(records, query, kind)
+def render_footnote_list(
+    records: Sequence[FootnoteRecord],
+    query: str = "",
+    kind: str = "all",
+    checks: Mapping[str, Any] | None = None,
+) -> str:
+    """The browse list; ``checks`` (footnote id -> claim-check row) adds verdict badges and the mismatch filter."""
+    shown = filter_footnotes(records, query, kind, checks)
     what = f" matching “{esc(query.strip())}”" if query and query.strip() else ""
     noun = {"note": "explanatory notes", "reference": "reference footnotes"}.get(kind, "footnotes")
-    total = len([r for r in records if kind not in ("note", "reference") or r.kind == kind])
+    if kind == "mismatch":
+        noun = "reference footnotes whose claim check found a mismatch"
+        total = len([r for r in records if r.kind == "reference"])
+    else:
+        total = len([r for r in records if kind not in ("note", "reference") or r.kind == kind])
     head = f'<div class="cq-count">{len(shown)} of {total} {noun}{what}</div>'
+    if kind == "mismatch" and checks is None:
+        return head + '<div class="cq-meta">The claim check is not available right now (see the server log).</div>'
     if not shown:
         return head + '<div class="cq-meta">No footnote matches. Try fewer or other words (English or Chinese).</div>'
-    return head + '<div class="cq-scroll">' + "".join(render_footnote_record(r) for r in shown) + "</div>"
+    cards = "".join(render_footnote_record(r, checks.get(r.id) if checks else None) for r in shown)
+    return head + '<div class="cq-scroll">' + cards + "</div>"
+
+
+# --------------------------------------------------------------------------- claim-check verdicts, fetch states
+
+# verdict -> (label, colour class); labels say what the check can claim, no more (a footnote alone never "supports")
+VERDICTS: dict[str, tuple[str, str]] = {
+    "supported": ("supported", "cq-v-ok"),
+    "partial": ("partly supported", "cq-v-partial"),
+    "mismatch": ("mismatch", "cq-v-bad"),
+    "not_found": ("not found in source", "cq-v-none"),
+    "unavailable": ("source unavailable", "cq-v-none"),
+    "not_fetched": ("source not fetched", "cq-v-none"),
+}
+SOURCE_STATES: dict[str, tuple[str, str]] = {
+    "fetched": ("fetched", "cq-v-ok"),
+    "added": ("added by hand", "cq-v-ok"),
+    "failed": ("fetch failed", "cq-v-bad"),
+    "not_fetched": ("not fetched", "cq-v-none"),
+}
+
+
+def _verdict_of(checks: Mapping[str, Any] | None, footnote_id: str) -> str:
+    row = checks.get(footnote_id) if checks else None
+    return str(getattr(row, "verdict", "")) if row is not None else ""
+
+
+def _badge(attr: str, value: str, label: str, css: str, title: str = "") -> str:
+    tip = f' title="{esc(title)}"' if title else ""
+    return f'<span class="cq-badge {css}" {attr}="{esc(value)}"{tip}>{esc(label)}</span>'
+
+
+def render_verdict_badge(verdict: str, reason: str = "") -> str:
+    """A claim-check verdict as a coloured label (the reason as its tooltip); an unknown verdict shows as-is."""
+    label, css = VERDICTS.get(verdict, (str(verdict or "unknown"), "cq-v-none"))
+    return _badge("data-verdict", verdict, label, css, reason)
+
+
+def render_state_badge(state: str, reason: str = "") -> str:
+    """A cited work's fetch state as a coloured label."""
+    label, css = SOURCE_STATES.get(state, (str(state or "unknown"), "cq-v-none"))
+    return _badge("data-state", state, label, css, reason)
+
+
+def source_state_counts(states: Mapping[str, Any]) -> dict[str, int]:
+    """How many works are in each fetch state (``states``: source id -> SourceState), every state listed."""
+    counts = dict.fromkeys(SOURCE_STATES, 0)
+    for st in states.values():
+        counts[st.state] = counts.get(st.state, 0) + 1
+    return counts
+
+
+def _counts_line(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{n} {SOURCE_STATES.get(s, (s,))[0]}" for s, n in counts.items())
+
+
+def _state_reason(st: Any) -> str:
+    """Why a work has no copy, or that a later refresh failed; "" when there is nothing to say."""
+    failure = getattr(st, "last_failure", None) or {}
+    reason = st.reason or str(failure.get("reason", ""))
+    if st.state in ("fetched", "added") and reason:
+        return f"last refresh failed: {reason}"
+    return reason
+
+
+def render_source_states(sources: Sequence[Any], states: Mapping[str, Any], query: str = "") -> str:
+    """Every cited work with the state of its local copy (and why a fetch failed), counts by state on top."""
+    shown = filter_sources(sources, query)
+    counts = source_state_counts({s.id: states[s.id] for s in sources if s.id in states})
+    what = f" matching “{esc(query.strip())}”" if query and query.strip() else ""
+    with_url = sum(1 for s in sources if s.url)
+    out = [
+        f'<div class="cq-count">{len(shown)} of {len(sources)} cited works{what} '
+        f"({with_url} with a URL): {esc(_counts_line(counts))}</div>",
+        '<div class="cq-scroll">',
+    ]
+    if not shown:
+        out.append('<div class="cq-meta">No source matches. Try fewer or other words (English or Chinese).</div>')
+    for s in shown:
+        st = states.get(s.id)
+        state = st.state if st is not None else "not_fetched"
+        reason = _state_reason(st) if st is not None else ""
+        detail = []
+        if st is not None and state in ("fetched", "added"):
+            if st.when:
+                detail.append(f"stored {st.when}")
+            if st.via:
+                detail.append(f"via {st.via}")
+            if st.bytes:
+                detail.append(f"{st.bytes:,} bytes")
+        elif not s.url:
+            detail.append("no URL in the footnote: add a copy with `citeqa sources add`")
+        if reason:
+            detail.append(reason)
+        url = f'<div class="cq-url">{link(s.url)}</div>' if s.url and safe_url(s.url) else ""
+        out.append(
+            f'<div class="cq-card cq-src-state" data-source="{esc(s.id)}">'
+            f'<div><span class="cq-src-title" lang="{_lang(s.title)}">{esc(s.title or "(untitled)")}</span> '
+            f'{render_state_badge(state, reason)} <span class="cq-id">{esc(s.id)}</span></div>{url}'
+            f'<div class="cq-meta">{esc(" · ".join(detail))}</div></div>'
+        )
+    out.append("</div>")
+    return "".join(out)
 
 
 def filter_sources(sources: Sequence[Any], query: str = "") -> list[Any]:
@@ -508,8 +642,14 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
-def render_about(corpus: Any, settings: Settings, manifest: dict[str, Any], index_path: Path | str = "") -> str:
-    """Title, pages, counts, and the settings and manifest of the index being served."""
+def render_about(
+    corpus: Any,
+    settings: Settings,
+    manifest: dict[str, Any],
+    index_path: Path | str = "",
+    source_counts: Mapping[str, int] | None = None,
+) -> str:
+    """Title, pages, counts (works by fetch state when given), and the settings and manifest of the index."""
     paper = corpus.paper
     printed = [p for p in paper.printed_pages if p]
     pages = f"{paper.page_count} PDF pages"
@@ -531,6 +671,8 @@ def render_about(corpus: Any, settings: Settings, manifest: dict[str, Any], inde
         ("In-text markers", esc(markers)),
         ("Cited sources", esc(f"{len(corpus.sources)} in the bibliography")),
     ]
+    if source_counts is not None:
+        facts.append(("Local copies", esc(_counts_line(source_counts))))
     rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
     settings_rows = "".join(
         f"<tr><th>{esc(k)}</th><td><code>{esc(json.dumps(v, ensure_ascii=False))}</code></td></tr>"

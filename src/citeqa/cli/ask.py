@@ -4,17 +4,36 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
-from citeqa.cli.common import EXIT_OK, add_settings_flags, open_assistant, settings_from_args
+from citeqa.cli.common import EXIT_INTERNAL, EXIT_OK, add_settings_flags, open_assistant, settings_from_args
+
+log = logging.getLogger("citeqa")
 
 
-def _read_questions(source: TextIO) -> Iterator[tuple[str | None, str | None]]:
-    """(question, error) per input line: plain text or {"question": ...}; blank lines are skipped."""
-    for line in source:
-        line = line.rstrip("\n")
+ECHO_CHARS = 200  # an error object echoes at most this much of the input it rejects
+
+
+def _echo(text: str) -> str:
+    """A short, printable prefix of a rejected input (lone surrogates cannot be written as UTF-8)."""
+    prefix = text[:ECHO_CHARS].encode("utf-8", "replace").decode("utf-8")
+    return prefix + ("…" if len(text) > ECHO_CHARS else "")
+
+
+def _read_questions(source: BinaryIO) -> Iterator[tuple[int, str | None, str | None]]:
+    """(input line number, question, error) per non-blank input line: plain text or {"question": ...}.
+
+    Read as bytes and decoded line by line, so one bad byte costs its own line, not the batch; blank lines are
+    skipped but still counted, so `line` is the input's line number."""
+    for number, raw in enumerate(source, start=1):
+        try:
+            line = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            yield number, None, f"line is not valid UTF-8 text (byte {exc.start + 1})"
+            continue
         if not line.strip():
             continue
         if line.lstrip().startswith("{"):
@@ -22,14 +41,17 @@ def _read_questions(source: TextIO) -> Iterator[tuple[str | None, str | None]]:
                 obj = json.loads(line)
                 question = obj.get("question") if isinstance(obj, dict) else None
             except json.JSONDecodeError as exc:
-                yield None, f"line is not valid JSON: {exc.msg}"
+                yield number, None, f"line is not valid JSON: {exc.msg}"
+                continue
+            except RecursionError:  # {"a": [[[[...]]]]} nested beyond what the parser follows
+                yield number, None, "line is not valid JSON: nested too deeply"
                 continue
             if not isinstance(question, str):
-                yield None, 'JSON line has no "question" string'
+                yield number, None, 'JSON line has no "question" string'
                 continue
-            yield question, None
+            yield number, question, None
         else:
-            yield line, None
+            yield number, line, None
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -44,12 +66,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
         from citeqa.qa.answer import clean_question
 
         clean_question(" ".join(args.question), settings.max_question_chars)
-    source: TextIO | None = None
+    source: BinaryIO | None = None
     if args.jsonl == "-":
-        source = sys.stdin
+        source = sys.stdin.buffer  # bytes: the text layer would end the batch at the first invalid byte
     elif args.jsonl is not None:
         try:
-            source = open(args.jsonl, encoding="utf-8", errors="replace")  # noqa: SIM115  (closed below)
+            source = open(args.jsonl, "rb")  # noqa: SIM115  (closed below)
         except OSError as exc:
             raise FileNotFoundError(f"cannot read questions from {args.jsonl}: {exc.strerror}") from exc
     assistant = open_assistant(settings)
@@ -60,18 +82,27 @@ def cmd_ask(args: argparse.Namespace) -> int:
         else:
             print(format_answer(answer))
         return EXIT_OK
+    status = EXIT_OK
     with source:
-        for number, (question, error) in enumerate(_read_questions(source), start=1):
+        for number, question, error in _read_questions(source):
+            out: dict[str, Any]
             if error is None and question is not None:
                 try:
-                    out: dict[str, Any] = assistant.ask(question).to_dict()
+                    out = assistant.ask(question).to_dict()
                 except QuestionError as exc:
-                    out = {"question": question, "error": str(exc)}
+                    out = {"question": _echo(question), "error": str(exc)}
+                except Exception as exc:  # a bug on one question must not lose the lines after it
+                    log.debug("answering line %d failed", number, exc_info=True)
+                    out = {"question": _echo(question), "error": f"internal error: {exc.__class__.__name__}"}
+                    status = EXIT_INTERNAL
             else:
                 out = {"question": None, "error": error}
             out["line"] = number
-            print(json.dumps(out, ensure_ascii=False), flush=True)
-    return EXIT_OK
+            try:
+                print(json.dumps(out, ensure_ascii=False), flush=True)
+            except UnicodeEncodeError:  # text stdout cannot write a lone surrogate: ASCII escapes always can
+                print(json.dumps(out), flush=True)
+    return status
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +39,7 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--k-body", type=int)
     g.add_argument("--k-footnotes", type=int)
     g.add_argument("--refusal-threshold", type=float)
+    g.add_argument("--chroma-url", help="a Chroma server (chroma run) holding the index, e.g. http://127.0.0.1:8000")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -57,6 +59,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         k_body=getattr(args, "k_body", None),
         k_footnotes=getattr(args, "k_footnotes", None),
         refusal_threshold=getattr(args, "refusal_threshold", None),
+        chroma_url=getattr(args, "chroma_url", None),
         port=getattr(args, "port", None),
     )
 
@@ -91,7 +94,26 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, float], None]]
 
 
 def open_assistant(settings: Settings) -> Any:
+    from citeqa.qa.english import load_glossary
+
+    # the hand-curated glossary cannot be rebuilt: a missing or broken one fails now (GlossaryError, exit 3),
+    # not after loading models and building an index
+    load_glossary(settings.corpus_path / "glossary.json")
     from citeqa.qa.assistant import Assistant
 
     with progress_bar() as update:
         return Assistant(settings, progress=update)
+
+
+def print_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
+    """A rich table on stdout; never wrapped to a pipe's 80 columns (ids and URLs must stay whole for grep)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for n, header in enumerate(headers):
+        table.add_column(header, overflow="fold", no_wrap=n == 0)  # the first column is an id: never split it
+    for row in rows:
+        table.add_row(*row)
+    width = None if sys.stdout.isatty() else 200
+    Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False).print(table)

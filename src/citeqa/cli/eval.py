@@ -8,6 +8,7 @@ runs the ablation variants (--ablations), and writes or checks the CI thresholds
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -40,6 +41,23 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UserError("--tolerance and --margin must not be negative")
     if args.write_thresholds and args.limit is not None:
         raise UserError("--write-thresholds measures the full gold set: drop --limit")
+    if args.out is not None:
+        _check_out_dir(args.out)
+
+
+def _check_out_dir(out: Path) -> None:
+    """--out must be a folder we can write, or one we can create: found out before the run, not after it."""
+    if out.exists():
+        if not out.is_dir():
+            raise UserError(f"--out {out} is a file, not a folder: give a folder for results.json and report.md")
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise UserError(f"--out {out}: the folder is not writable")
+        return
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"--out {out} cannot be created ({parent} is not a writable folder)")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -13,14 +13,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-from citeqa.cli import ask, chat, corpus, index
+from citeqa.cli import ask, chat, corpus, index, sources
 from citeqa.cli import eval as eval_cmd
 from citeqa.cli.common import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_RESOURCE, UserError
 from citeqa.settings import SettingsError
 
 log = logging.getLogger("citeqa")
 
-COMMAND_GROUPS = (corpus, index, ask, eval_cmd, chat)
+COMMAND_GROUPS = (corpus, index, ask, eval_cmd, chat, sources)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    except (FileNotFoundError, PermissionError, RuntimeError) as exc:
+    except (FileNotFoundError, PermissionError, RuntimeError) as exc:  # CorpusError, GlossaryError, IndexError_
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_RESOURCE
     except KeyboardInterrupt:

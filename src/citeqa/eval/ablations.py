@@ -42,6 +42,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("lexicon-off", "no CC-CEDICT translation ranking for English questions", {"lexicon": False}),
     Variant("headings-on", "chunks indexed with their section's heading", {"attach_headings": True}),
     Variant("names-off", "no refusal for names the paper never mentions", {"refuse_unknown_names": False}),
+    Variant("answerability-on", "the answerability model instead of the hard refusal rules", {"answerability": "on"}),
 )
 
 

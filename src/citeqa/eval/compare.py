@@ -48,14 +48,35 @@ def _read_json(path: Path, what: str) -> Any:
         raise ValueError(f"cannot read {what}{path}: {exc.strerror or exc}") from exc
     except json.JSONDecodeError as exc:
         raise ValueError(f"{what}{path} is not JSON: {exc.msg} (line {exc.lineno})") from exc
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{what}{path} is not JSON: not UTF-8 text") from exc
 
 
 def read_results(path: Path) -> dict[str, Any]:
-    """A results.json written by `citeqa eval --out` (ValueError when it is not one)."""
+    """A results.json written by `citeqa eval --out` (ValueError when it is not one).
+
+    Checked here, before any question is asked, in every part `compare` reads: a wrongly shaped file must be a
+    one-line input error naming the file, not a crash after the whole run."""
     data = _read_json(path, "")
-    overall = data.get("metrics", {}).get("overall") if isinstance(data, dict) else None
+    metrics = data.get("metrics") if isinstance(data, dict) else None
+    overall = metrics.get("overall") if isinstance(metrics, dict) else None
     if not isinstance(overall, dict):
         raise ValueError(f"{path} is not a citeqa eval results file (no metrics.overall)")
+    for name in METRICS:
+        value = overall.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"{path} is not a citeqa eval results file (metrics.overall.{name} is not a number)")
+    if not isinstance(data.get("gold") or {}, dict):
+        raise ValueError(f"{path} is not a citeqa eval results file (gold is not an object)")
+    questions = data.get("questions") or []
+    if not isinstance(questions, list) or not all(
+        isinstance(q, dict) and isinstance(q.get("id"), str) for q in questions
+    ):
+        raise ValueError(f"{path} is not a citeqa eval results file (questions is not a list of results with ids)")
+    try:
+        aggregate([QuestionResult.from_dict(q) for q in questions])  # what compare() does with them
+    except Exception as exc:  # any field of the wrong type: the file is not what it claims to be
+        raise ValueError(f"{path} is not a citeqa eval results file (questions: {exc.__class__.__name__})") from exc
     return data
 
 

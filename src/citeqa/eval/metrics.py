@@ -90,6 +90,8 @@ class QuestionResult:
     key_facts_found: list[bool] = field(default_factory=list)
     latency_ms: float | None = None
     top_similarity: float | None = None
+    confidence: str = ""  # the answer's high | medium | low
+    answerability: float | None = None  # the answer's P(answerable), when the answerability model ran
     scores: dict[str, float | None] = field(default_factory=dict)
 
     @property
@@ -130,6 +132,7 @@ def score_answer(item: GoldItem, answer: Any, error: str = "") -> QuestionResult
     found = [any(normalize(form) in answer_norm for form in fact) for fact in item.key_facts]
     latency = timings.get("total") if isinstance(timings, Mapping) else None
     similarity = _get(answer, "top_similarity")
+    probability = _get(answer, "answerability")
     result = QuestionResult(
         id=item.id,
         question=item.question,
@@ -147,6 +150,8 @@ def score_answer(item: GoldItem, answer: Any, error: str = "") -> QuestionResult
         key_facts_found=found,
         latency_ms=float(latency) if latency is not None and not error else None,
         top_similarity=float(similarity) if similarity is not None else None,
+        confidence=str(_get(answer, "confidence") or ""),
+        answerability=float(probability) if probability is not None else None,
     )
     result.scores = question_scores(result)
     return result
@@ -218,8 +223,54 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, Any]:
     return out
 
 
+CONFIDENCE_LEVELS = ("high", "medium", "low")
+
+
+def decided_right(r: QuestionResult) -> bool:
+    """The answer/refuse decision was right: an answerable question answered, an out-of-scope one refused."""
+    return not r.error and (r.answered if r.in_scope else r.refused)
+
+
+def calibration(results: Sequence[QuestionResult]) -> dict[str, Any]:
+    """Per confidence level: how many, the share decided right, and the key-fact share of its answered
+    answerable questions (does "high" mean more often right than "low"?). Levels without questions are left out."""
+    out: dict[str, Any] = {}
+    for level in (*CONFIDENCE_LEVELS, ""):
+        group = [r for r in results if r.confidence == level]
+        if not group:
+            continue
+        answered = [r.scores.get("key_fact_accuracy") for r in group if r.answered and r.in_scope]
+        out[level or "none"] = {
+            "n": len(group),
+            "n_answered": sum(r.answered for r in group),
+            "accuracy": round(sum(decided_right(r) for r in group) / len(group), 6),
+            "key_fact_accuracy": None if _mean(answered) is None else round(_mean(answered) or 0.0, 6),
+        }
+    return out
+
+
+def reliability_bins(results: Sequence[QuestionResult], bins: int = 5) -> list[dict[str, Any]]:
+    """Predicted P(answerable) in equal-width bins against the observed share of answerable questions."""
+    scored = [r for r in results if r.answerability is not None and not r.error]
+    out = []
+    for i in range(bins):
+        lo, hi = i / bins, (i + 1) / bins
+        group = [r for r in scored if lo <= (r.answerability or 0.0) < hi or (i == bins - 1 and r.answerability == 1.0)]
+        out.append(
+            {
+                "low": lo,
+                "high": hi,
+                "n": len(group),
+                "mean_p": round(_mean(r.answerability for r in group) or 0.0, 6) if group else None,
+                "answerable_share": round(sum(r.in_scope for r in group) / len(group), 6) if group else None,
+            }
+        )
+    return out
+
+
 def group_metrics(results: Sequence[QuestionResult]) -> dict[str, Any]:
-    """{"overall": ..., "by_language": {lang: ...}, "by_kind": {kind: ...}} (only groups that have items)."""
+    """{"overall": ..., "by_language": {lang: ...}, "by_kind": {kind: ...}, "calibration": {level: ...}}
+    (only groups that have items)."""
     return {
         "overall": aggregate(results),
         "by_language": {
@@ -232,6 +283,7 @@ def group_metrics(results: Sequence[QuestionResult]) -> dict[str, Any]:
             for kind in KINDS
             if any(r.kind == kind for r in results)
         },
+        "calibration": calibration(results),
     }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from citeqa.eval.compare import Comparison
-from citeqa.eval.metrics import GATED, METRICS, QuestionResult, failure_reasons
+from citeqa.eval.metrics import GATED, METRICS, QuestionResult, failure_reasons, reliability_bins
 from citeqa.eval.runner import Evaluation
 
 # one line per metric: the same text goes into report.md and corpus/gold/README.md
@@ -29,6 +29,8 @@ DEFINITIONS: dict[str, str] = {
     "refusal_precision": "out-of-scope questions among the refused ones (refused = answered is false)",
     "refusal_recall": "refused questions among the out-of-scope ones",
     "latency": "p50/p95 of the answer time (timings_ms.total), in milliseconds",
+    "calibration": "per confidence level: questions, share decided right (answerable answered, out-of-scope "
+    "refused) and key-fact accuracy of its answered answerable questions",
 }
 
 TABLE_METRICS = tuple(METRICS)
@@ -171,6 +173,14 @@ def ablations_markdown(ablations: Sequence[Mapping[str, Any]]) -> str:
     return _md_table(header, rows, text_columns=2)
 
 
+def calibration_markdown(calibration: Mapping[str, Any]) -> str:
+    rows = [
+        [level, str(c["n"]), str(c["n_answered"]), fmt("accuracy", c["accuracy"]), fmt("kf", c["key_fact_accuracy"])]
+        for level, c in calibration.items()
+    ]
+    return _md_table(["confidence", "questions", "answered", "decided right", "key facts (answered)"], rows)
+
+
 def definitions_markdown() -> str:
     return "\n".join(f"- **{name}**: {text}." for name, text in DEFINITIONS.items())
 
@@ -208,6 +218,10 @@ def markdown_report(evaluation: Evaluation, comparison: Comparison | None = None
     if evaluation.gold_warnings:
         parts.append(f"- gold warnings: {'; '.join(evaluation.gold_warnings)}")
     parts += ["", "## Metrics", "", metrics_markdown(data["metrics"]), "", "![metrics](metrics.png)", ""]
+    if data["metrics"].get("calibration"):
+        parts += ["## Confidence calibration", "", calibration_markdown(data["metrics"]["calibration"]), ""]
+        if any(r.answerability is not None for r in evaluation.results):
+            parts += ["![reliability](reliability.png)", ""]
     parts += ["### Definitions", "", definitions_markdown(), ""]
     if evaluation.ablations:
         parts += ["## Ablations", "", ablations_markdown(evaluation.ablations), "", "![ablations](ablations.png)", ""]
@@ -327,13 +341,34 @@ def chart_ablations(ablations: Sequence[Mapping[str, Any]], path: Path) -> Path:
     return path
 
 
+def chart_reliability(results: Sequence[QuestionResult], path: Path) -> Path:
+    """Reliability diagram: mean predicted P(answerable) per bin against the observed answerable share."""
+    plt = _pyplot()
+    bins = [b for b in reliability_bins(results) if b["n"]]
+    fig, ax = plt.subplots(figsize=(6, 5.5), constrained_layout=True)
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", label="perfectly calibrated")
+    ax.plot([b["mean_p"] for b in bins], [b["answerable_share"] for b in bins], marker="o", label="observed (per bin)")
+    for b in bins:
+        ax.annotate(f"n={b['n']}", (b["mean_p"], b["answerable_share"]), textcoords="offset points", xytext=(4, -12))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("predicted P(answerable)")
+    ax.set_ylabel("share of questions that are answerable")
+    ax.set_title("answerability reliability", loc="left")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", frameon=False)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 # --------------------------------------------------------------------------- all outputs
 
 
 def write_outputs(
     evaluation: Evaluation, out: Path, comparison: Comparison | None = None, old_name: str = ""
 ) -> list[Path]:
-    """results.json, report.md, metrics.png (and ablations.png) in `out`."""
+    """results.json, report.md, metrics.png (reliability.png, ablations.png) in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     results = out / "results.json"
@@ -343,6 +378,8 @@ def write_outputs(
     report.write_text(markdown_report(evaluation, comparison, old_name), encoding="utf-8")
     written.append(report)
     written.append(chart_metrics(evaluation.metrics, out / "metrics.png"))
+    if any(r.answerability is not None for r in evaluation.results):
+        written.append(chart_reliability(evaluation.results, out / "reliability.png"))
     if evaluation.ablations:
         written.append(chart_ablations(evaluation.ablations, out / "ablations.png"))
     return written

@@ -61,17 +61,20 @@ def footnote_title(text: str) -> str:
     return text[:80]
 
 
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each non-blank sentence of a Chinese or English text (the paper's and the sources')."""
+    spans = []
+    start = 0
+    for end in [*(m.end() for m in SENTENCE_END_RE.finditer(text)), len(text)]:
+        if end > start and text[start:end].strip():
+            spans.append((start, end))
+        start = max(start, end)
+    return spans
+
+
 def split_sentences(paragraph: Paragraph) -> list[Sentence]:
     text = paragraph.text
-    sentences: list[Sentence] = []
-    start = 0
-    for m in SENTENCE_END_RE.finditer(text):
-        end = m.end()
-        if text[start:end].strip():
-            sentences.append(Sentence(text[start:end].strip(), start, end, paragraph.page_at(start)))
-        start = end
-    if text[start:].strip():
-        sentences.append(Sentence(text[start:].strip(), start, len(text), paragraph.page_at(start)))
+    sentences = [Sentence(text[a:b].strip(), a, b, paragraph.page_at(a)) for a, b in sentence_spans(text)]
     for marker in paragraph.markers:
         # a marker closes the sentence it follows: "…完成。[3]" belongs to the sentence ending at its offset
         owner = next((s for s in sentences if s.start < marker.offset <= s.end), sentences[-1])

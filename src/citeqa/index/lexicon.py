@@ -128,7 +128,11 @@ class Lexicon:
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls.from_json(path.read_text(encoding="utf-8"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Lexicon:
+        data = json.loads(text)
         return cls(dict(data["entries"]), str(data.get("source", "")), list(data.get("common_abbreviations", [])))
 
     def _senses(self, term: str) -> list[str]:

@@ -2,8 +2,8 @@
 it, and which build owns it (so each group of pools has its own staleness).
 
 Body chunks and footnotes are ranked apart (one joint ranking lets short English footnote titles crowd out the
-Chinese paragraphs); the cited sources' passages will be a third pool owned by a build of their own, so adding a
-source never rebuilds the paper's pools.
+Chinese paragraphs); the cited sources' passages are a third pool owned by a build of their own
+(index/sources_index.py), so adding a source never rebuilds the paper's pools.
 """
 
 from __future__ import annotations
@@ -42,9 +42,11 @@ class Pool:
 
 BODY = Pool("body", frozenset({"paragraph"}), "k_body", "paper")
 FOOTNOTE = Pool("footnote", frozenset({"footnote"}), "k_footnotes", "paper")
+SOURCE = Pool("source", frozenset({"source"}), "k_sources", "sources")
 PAPER_POOLS: tuple[Pool, ...] = (BODY, FOOTNOTE)
-POOLS: tuple[Pool, ...] = PAPER_POOLS
+POOLS: tuple[Pool, ...] = (*PAPER_POOLS, SOURCE)
 POOL_NAMES: tuple[str, ...] = tuple(p.name for p in POOLS)
+PAPER_POOL_NAMES: tuple[str, ...] = tuple(p.name for p in PAPER_POOLS)
 
 
 def pool_of(kind: str, pools: Iterable[Pool] = POOLS) -> Pool:
@@ -54,4 +56,4 @@ def pool_of(kind: str, pools: Iterable[Pool] = POOLS) -> Pool:
     raise KeyError(f"no pool holds units of kind {kind!r}")
 
 
-__all__ = ["BODY", "FOOTNOTE", "PAPER_POOLS", "POOLS", "POOL_NAMES", "Pool", "pool_of"]
+__all__ = ["BODY", "FOOTNOTE", "PAPER_POOLS", "PAPER_POOL_NAMES", "POOLS", "POOL_NAMES", "SOURCE", "Pool", "pool_of"]

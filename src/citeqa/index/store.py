@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
-from citeqa.index.backends import EmbeddedChroma, VectorBackend
+from citeqa.index import server_store
+from citeqa.index.backends import BackendError, ChromaServer, EmbeddedChroma, VectorBackend
 from citeqa.index.chunking import Sentence, Unit, build_units
 from citeqa.index.embedders import get_embedder
 from citeqa.index.lexicon import Lexicon, LexiconError, cedict_version
-from citeqa.index.pools import PAPER_POOLS, POOL_NAMES
+from citeqa.index.pools import PAPER_POOL_NAMES, PAPER_POOLS
 from citeqa.ingest.corpus import PAPER_FILE, Corpus, build_corpus, corpus_hash, load_corpus
 from citeqa.settings import Settings
 
@@ -38,7 +39,7 @@ MANIFEST = "manifest.json"
 UNITS = "units.json"
 LEXICON = "lexicon.json"
 FORMAT_VERSION = 3  # 2: one sentence per cited work, no editorial lines; 3: lexicon acronyms and abbreviations
-POOLS = POOL_NAMES
+POOLS = PAPER_POOL_NAMES  # the pools this build owns (the source pool has its own, index/sources/)
 INDEX_MARK = ".citeqa-index"  # this folder is a citeqa index: its builds may be replaced and removed
 BUILD_MARK = ".citeqa-build"  # this build was written by citeqa
 LOCK = ".build.lock"
@@ -179,9 +180,20 @@ def build_index(settings: Settings, progress: Progress = _no_progress) -> Path:
         except Timeout as exc:
             raise IndexLocationError(f"another citeqa build has held {root / LOCK} for {LOCK_WAIT_S} s") from exc
     try:
-        return _build_locked(settings, progress)
+        build = _build_locked(settings, progress)
+        if settings.chroma_url:
+            _publish(settings, build, progress)
+        return build
     finally:
         lock.release()
+
+
+def _publish(settings: Settings, build: Path, progress: Progress) -> None:
+    progress(f"publishing the build to {settings.chroma_url}", 0.95)
+    manifest = _read_manifest(build / MANIFEST)
+    names = [collection_name(pool, name) for name in manifest["embedders"] for pool in POOLS]
+    server_store.publish(build, server_backend(settings), names)
+    progress("index ready", 1.0)
 
 
 def _build_locked(settings: Settings, progress: Progress) -> Path:
@@ -270,21 +282,29 @@ class LoadedIndex:
     sentence_vectors: np.ndarray
     backend: VectorBackend
     lexicon: Lexicon
+    prefix: str = ""  # collection-name prefix of this build on a shared server ("" for an embedded build)
+    build: str = ""  # the build id
     _vectors: dict[tuple[str, str], tuple[list[str], np.ndarray]] = field(default_factory=dict, repr=False)
 
     def vectors(self, pool: str, embedder: str) -> tuple[list[str], np.ndarray]:
         """A collection's ids and unit vectors, read from the backend once (for exact in-memory search)."""
         key = (pool, embedder)
         if key not in self._vectors:
-            self._vectors[key] = self.backend.vectors(collection_name(pool, embedder))
+            self._vectors[key] = self.backend.vectors(self.prefix + collection_name(pool, embedder))
         return self._vectors[key]
 
     def query(self, pool: str, embedder: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The backend's own nearest-neighbour query."""
-        return self.backend.query(collection_name(pool, embedder), vector, k)
+        return self.backend.query(self.prefix + collection_name(pool, embedder), vector, k)
 
     def count(self, pool: str, embedder: str) -> int:
-        return self.backend.count(collection_name(pool, embedder))
+        return self.backend.count(self.prefix + collection_name(pool, embedder))
+
+    def warm(self) -> None:
+        """Read every pool's vectors now, so answering needs no round trip to a server."""
+        for name in self.manifest["embedders"]:
+            for pool in POOLS:
+                self.vectors(pool, name)
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -295,19 +315,7 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
-def index_status(settings: Settings) -> tuple[str, str]:
-    """("ok"|"missing"|"stale"|"corrupt", detail)."""
-    root = settings.index_path
-    if root.exists() and not root.is_dir():
-        raise IndexLocationError(f"index dir {root} is a file, not a folder; pick another --index-dir")
-    _check_current(root)
-    current = root / "current"
-    if not current.exists():
-        return "missing", f"no index in {root}"
-    try:
-        manifest = _read_manifest(current / MANIFEST)
-    except (OSError, ValueError) as exc:  # ValueError covers bad UTF-8 and bad JSON
-        return "corrupt", f"manifest unreadable ({exc.__class__.__name__})"
+def _staleness(manifest: dict[str, Any], settings: Settings) -> tuple[str, str]:
     expected = expected_manifest(settings)
     have = manifest.get("embedders", {})
     if not isinstance(have, dict):
@@ -321,12 +329,84 @@ def index_status(settings: Settings) -> tuple[str, str]:
     return "ok", str(manifest.get("built_at", ""))
 
 
+def server_backend(settings: Settings) -> ChromaServer:
+    """The Chroma server the settings name (BackendError, one line naming the URL, when it does not answer)."""
+    return ChromaServer(settings.chroma_url, settings.chroma_timeout_s)
+
+
+def index_status(settings: Settings) -> tuple[str, str]:
+    """("ok"|"missing"|"stale"|"corrupt", detail)."""
+    if settings.chroma_url:
+        published = server_store.read_pointer(server_backend(settings))
+        if published is None:
+            return "missing", f"no index published on {settings.chroma_url}"
+        return _staleness(published.manifest, settings)
+    return _local_status(settings)
+
+
+def _local_status(settings: Settings) -> tuple[str, str]:
+    root = settings.index_path
+    if root.exists() and not root.is_dir():
+        raise IndexLocationError(f"index dir {root} is a file, not a folder; pick another --index-dir")
+    _check_current(root)
+    current = root / "current"
+    if not current.exists():
+        return "missing", f"no index in {root}"
+    try:
+        manifest = _read_manifest(current / MANIFEST)
+    except (OSError, ValueError) as exc:  # ValueError covers bad UTF-8 and bad JSON
+        return "corrupt", f"manifest unreadable ({exc.__class__.__name__})"
+    return _staleness(manifest, settings)
+
+
 def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK)
 
 
+def _open_server(settings: Settings) -> LoadedIndex:
+    server = server_backend(settings)
+    published = server_store.read_pointer(server)
+    if published is None:
+        raise IndexError_(f"index missing: nothing published on {settings.chroma_url}")
+    status, detail = _staleness(published.manifest, settings)
+    if status != "ok":
+        raise IndexError_(f"index {status}: {detail}")
+    try:
+        files = server_store.download_files(server, published.build)
+        units = [_unit_from_dict(u) for u in json.loads(files[UNITS].decode("utf-8"))]
+        sentence_vectors = server_store.load_sentence_vectors(files["sentences-usem3.npy"])
+        lexicon = Lexicon.from_json(files[LEXICON].decode("utf-8")) if LEXICON in files else Lexicon()
+        server_store.check_collections(server, published.build, list(published.manifest["embedders"]))
+    except BackendError:
+        raise
+    except Exception as exc:  # a half-deleted or foreign build on the server
+        raise IndexError_(f"index corrupt on {settings.chroma_url}: {exc.__class__.__name__}: {exc}") from exc
+    return LoadedIndex(
+        settings.index_path,
+        published.manifest,
+        load_corpus(settings.corpus_path),
+        units,
+        sentence_vectors,
+        server,
+        lexicon,
+        prefix=server_store.build_prefix(published.build),
+        build=published.build,
+    )
+
+
+def current_build(settings: Settings, backend: VectorBackend | None = None) -> str:
+    """The build id readers should use now (server mode: the pointer; embedded: index/current's target)."""
+    if settings.chroma_url:
+        server = backend if isinstance(backend, ChromaServer) else server_backend(settings)
+        published = server_store.read_pointer(server)
+        return published.build if published else ""
+    return (settings.index_path / "current").resolve().name
+
+
 def open_index(settings: Settings) -> LoadedIndex:
-    """Open index/current; raise IndexError_ when it is missing, stale or unreadable."""
+    """Open the current index; raise IndexError_ when it is missing, stale or unreadable."""
+    if settings.chroma_url:
+        return _open_server(settings)
     status, detail = index_status(settings)
     if status != "ok":
         raise IndexError_(f"index {status}: {detail}")
@@ -356,7 +436,9 @@ def open_index(settings: Settings) -> LoadedIndex:
         raise IndexError_(f"index corrupt: {exc.__class__.__name__}: {exc}") from exc
     if sentence_vectors.shape[0] != sum(len(u.sentences) for u in units):
         raise IndexError_("index corrupt: sentence vectors do not match units")
-    return LoadedIndex(current, manifest, load_corpus(settings.corpus_path), units, sentence_vectors, backend, lexicon)
+    return LoadedIndex(
+        current, manifest, load_corpus(settings.corpus_path), units, sentence_vectors, backend, lexicon, build=current.name
+    )
 
 
 def ensure_index(settings: Settings, progress: Progress = _no_progress) -> LoadedIndex:
@@ -376,5 +458,12 @@ def ensure_index(settings: Settings, progress: Progress = _no_progress) -> Loade
             return open_index(settings)
         except IndexError_:
             pass
-        _build_locked(settings, progress)
+        if settings.chroma_url:
+            # the local staging copy may be fresh already (built before the server was used): publish it
+            if _local_status(settings)[0] == "ok":
+                _publish(settings, (settings.index_path / "current").resolve(), progress)
+            else:
+                _publish(settings, _build_locked(settings, progress), progress)
+        else:
+            _build_locked(settings, progress)
     return open_index(settings)

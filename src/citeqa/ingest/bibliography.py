@@ -139,9 +139,8 @@ def _source_key(ref: Reference) -> str:
 
 
 def _source_id(ref: Reference) -> str:
-    words = re.findall(r"[A-Za-z0-9]+", ref.title.lower())[:4] or ["src"]
-    digest = hashlib.sha1(_source_key(ref).encode("utf-8")).hexdigest()[:6]
-    return "-".join(words) + "-" + digest
+    """`src-` + hex for every work: the id names the work's folder in corpus/sources/ (see source_store)."""
+    return "src-" + hashlib.sha1(_source_key(ref).encode("utf-8")).hexdigest()[:6]
 
 
 def build_bibliography(paper: Paper) -> list[Source]:

@@ -47,9 +47,24 @@ def render_corpus(paper: Paper) -> dict[str, str]:
     }
 
 
+def _current_umask() -> int:
+    """The process umask (Linux reports it in /proc; elsewhere set it and restore it)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file 0600 whatever the umask: give it the mode a plain open() would
+        os.fchmod(fd, 0o666 & ~_current_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
@@ -71,15 +86,37 @@ def build_corpus(seed: Path, corpus_dir: Path) -> Corpus:
     return Corpus(paper, build_bibliography(paper))
 
 
-def load_corpus(corpus_dir: Path) -> Corpus:
+def _read_json(path: Path, shape: type) -> Any:
+    """A corpus JSON file of the given top-level shape, or a CorpusError that names the file in one line."""
     try:
-        paper = Paper.from_dict(json.loads((corpus_dir / PAPER_FILE).read_text(encoding="utf-8")))
-        raw_sources = json.loads((corpus_dir / BIB_FILE).read_text(encoding="utf-8"))
-        sources = [Source(**s) for s in raw_sources]
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise CorpusError(f"{exc.filename} is missing; run `citeqa corpus build`") from exc
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise CorpusError(f"corpus in {corpus_dir} is unreadable ({exc}); run `citeqa corpus build`") from exc
+        raise CorpusError(f"{path} is missing; run `citeqa corpus build`") from exc
+    except OSError as exc:
+        raise CorpusError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:  # a ValueError: caught here so it is not taken for bad user input
+        raise CorpusError(f"{path} is unreadable (not UTF-8 text); run `citeqa corpus build`") from exc
+    except json.JSONDecodeError as exc:
+        raise CorpusError(f"{path} is unreadable (not JSON: {exc.msg}); run `citeqa corpus build`") from exc
+    if not isinstance(data, shape):
+        found = type(data).__name__
+        raise CorpusError(f"{path} is unreadable (a JSON {found}, not the expected shape); run `citeqa corpus build`")
+    return data
+
+
+def load_corpus(corpus_dir: Path) -> Corpus:
+    paper_path, bib_path = corpus_dir / PAPER_FILE, corpus_dir / BIB_FILE
+    raw_paper = _read_json(paper_path, dict)
+    raw_sources = _read_json(bib_path, list)
+    # a file of the right shape with wrong fields is as unreadable as garbage: say which file
+    try:
+        paper = Paper.from_dict(raw_paper)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CorpusError(f"{paper_path} is unreadable ({exc!r}); run `citeqa corpus build`") from exc
+    try:
+        sources = [Source(**s) for s in raw_sources]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CorpusError(f"{bib_path} is unreadable ({exc!r}); run `citeqa corpus build`") from exc
     return Corpus(paper, sources)
 
 

@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from citeqa.textutil import cjk_ratio
+from citeqa.textutil import cjk_ratio, is_han
 
 NOT_COVERED = {
     "en": "Not covered by this paper: nothing in it answers this question.",
@@ -38,15 +38,22 @@ class Citation:
 @dataclass
 class Evidence:
     rank: int
-    kind: str  # paragraph | footnote
+    kind: str  # paragraph | footnote | source (a passage of a cited work's stored copy)
     id: str
     page: int
     printed_page: int | None
     section: str
     text: str
     score: float
-    via: str  # retrieved | cited
-    footnote_ids: list[str] = field(default_factory=list)  # footnotes this passage cites (itself, for a footnote)
+    via: str  # retrieved | cited | source
+    # footnotes this passage cites (itself, for a footnote; the footnotes citing the work, for a source)
+    footnote_ids: list[str] = field(default_factory=list)
+    # kind "source" only: which work, where in it, and how to cite it ("source of p. 52 fn 2 — <title>, p. 1")
+    source_id: str = ""
+    locator: str = ""
+    url: str = ""
+    source_title: str = ""
+    cite: str = ""
 
 
 @dataclass
@@ -69,6 +76,7 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     answerer: str = ""  # which answerer produced it: "extractive", later "llm:<model>", "extractive (llm fallback)"
     confidence: str = ""  # high | medium | low: how sure the answerer is that this answers (or rightly refuses)
+    answerability: float | None = None  # P(the paper answers this), from corpus/models/answerability.json
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,6 +89,10 @@ def clean_question(raw: str, max_chars: int) -> tuple[str, list[str]]:
     """Strip control characters and collapse space; refuse empty and over-long questions."""
     if not isinstance(raw, str):
         raise QuestionError("question must be text")
+    if len(raw) > 64 * max_chars:  # refuse megabytes before cleaning them character by character (seconds)
+        raise QuestionError(
+            f"the question is too long ({len(raw)} characters; the limit is {max_chars}): ask it in a sentence"
+        )
     text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in raw)
     text = re.sub(r"\s+", " ", text).strip()
     warnings = []
@@ -96,8 +108,11 @@ def clean_question(raw: str, max_chars: int) -> tuple[str, list[str]]:
 
 
 def detect_language(text: str) -> str:
-    """zh when the question is mostly Han characters, en when mostly Latin, other otherwise."""
-    if cjk_ratio(text) >= 0.3:
+    """zh when the question is mostly Han characters, en when mostly Latin, other otherwise.
+
+    Punctuation alone is no language: a zh question has at least one Han character (emoji-only and Korean
+    questions are "other", answered in English)."""
+    if cjk_ratio(text) >= 0.3 and any(is_han(c) for c in text):
         return "zh"
     letters = [c for c in text if c.isalpha()]
     if letters and sum(c.isascii() for c in letters) / len(letters) >= 0.7:

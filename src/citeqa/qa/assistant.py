@@ -6,7 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from citeqa.index.store import Progress, ensure_index
+from citeqa.index.backends import BackendError
+from citeqa.index.store import LoadedIndex, Progress, current_build, ensure_index, open_index
 from citeqa.qa.answer import Answer, clean_question, detect_language
 from citeqa.qa.answerers import Answerer, make_answerer
 from citeqa.qa.retrieve import Retriever
@@ -25,11 +26,33 @@ class Assistant:
         answerer: Callable[[Retriever, Settings], Answerer] | None = None,
     ) -> None:
         self.settings = settings or load_settings()
-        index = ensure_index(self.settings, progress) if progress else ensure_index(self.settings)
+        self._make_answerer = answerer or make_answerer
+        self._load(ensure_index(self.settings, progress) if progress else ensure_index(self.settings))
+        self._checked_at = time.monotonic()
+
+    def _load(self, index: LoadedIndex) -> None:
+        if self.settings.chroma_url and self.settings.vector_search == "memory":
+            index.warm()  # one read of the vectors: questions then need the server only for the build pointer
         self.retriever = Retriever(index, self.settings)
-        self.answerer = (answerer or make_answerer)(self.retriever, self.settings)
+        self.answerer = self._make_answerer(self.retriever, self.settings)
         # the first query pays for lazy model and Chroma initialisation (~1 s): pay it at start-up instead
         self.retriever.retrieve("美国制造业回流 manufacturing reshoring")
+
+    def _follow_published_build(self) -> list[str]:
+        """Server mode: switch to a newly published build (checked at most every `chroma_poll_s`). While the server
+        is unreachable, questions are answered from the vectors already in memory, with a warning."""
+        if not self.settings.chroma_url or time.monotonic() - self._checked_at < self.settings.chroma_poll_s:
+            return []
+        self._checked_at = time.monotonic()
+        try:
+            build = current_build(self.settings, self.retriever.index.backend)
+            if build and build != self.retriever.index.build:
+                self._load(open_index(self.settings))
+        except BackendError as exc:
+            if self.settings.vector_search != "memory":
+                raise
+            return [f"{exc}; answered from the build loaded earlier ({self.retriever.index.build})"]
+        return []
 
     @property
     def corpus(self) -> Any:
@@ -38,6 +61,7 @@ class Assistant:
     def ask(self, question: str) -> Answer:
         started = time.perf_counter()
         text, warnings = clean_question(question, self.settings.max_question_chars)
+        warnings += self._follow_published_build()
         language = detect_language(text)
         retrieval = self.retriever.retrieve(text)
         retrieved = time.perf_counter()

@@ -12,20 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-MONTH_NAMES = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
+from citeqa.figures import MONTH_NAMES
+
 NUM = r"(\d+(?:\.\d+)?)"
 TRILLION_RE = re.compile(NUM + r"\s*万亿(美元)?")
 YI_RE = re.compile(NUM + r"\s*亿(美元|人)?")
@@ -106,18 +94,37 @@ def _plain(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:g}"
 
 
+class GlossaryError(RuntimeError):
+    """corpus/glossary.json is missing, unreadable or malformed (a broken resource: the CLI exits 3)."""
+
+
 @lru_cache(maxsize=4)
 def _glossary_file(path: Path) -> dict[str, Any]:
-    """corpus/glossary.json, read once; a missing or broken file means no glossary, not an error."""
+    """corpus/glossary.json, read once. It is hand-curated (tracked in git, no command rebuilds it), and without it
+    answers change silently (English names stop matching the paper's terms): a missing or broken file is an error."""
+    fix = "restore it from git (git checkout -- corpus/glossary.json)"
     try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, json.JSONDecodeError, TypeError, ValueError):
-        return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise GlossaryError(f"{path} is missing; {fix}") from exc
+    except OSError as exc:
+        raise GlossaryError(f"cannot read {path}: {exc.strerror or exc}; {fix}") from exc
+    except UnicodeDecodeError as exc:
+        raise GlossaryError(f"{path} is unreadable (not UTF-8 text); {fix}") from exc
+    except json.JSONDecodeError as exc:
+        raise GlossaryError(f"{path} is not valid JSON ({exc.msg}, line {exc.lineno}); {fix}") from exc
+    if not isinstance(data, dict):
+        raise GlossaryError(f'{path} is malformed: expected an object with "terms"; {fix}')
+    for key, required in (("terms", True), ("aliases", False)):
+        table = data.get(key, None if required else {})
+        if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
+            raise GlossaryError(f'{path} is malformed: "{key}" must map text to text; {fix}')
+    return data
 
 
 def load_glossary(path: Path) -> dict[str, str]:
-    """Chinese term -> English name."""
-    return dict(_glossary_file(path).get("terms", {}))
+    """Chinese term -> English name (GlossaryError when the file is missing or broken)."""
+    return dict(_glossary_file(path)["terms"])
 
 
 def load_aliases(path: Path) -> dict[str, str]:

