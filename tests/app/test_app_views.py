@@ -465,3 +465,22 @@ def test_service_lookup_finds_the_usmca_footnote(service: ChatService) -> None:
     assert_inert(html)
     assert "cq-error" in service.lookup("   ")
     assert_inert(service.lookup(XSS))
+
+
+def test_a_citation_whose_source_is_stored_shows_what_the_source_says():
+    citation = Citation(
+        "[1]", "p4-fn2", 4, 53, 2, "U.S. Senate Committee on Commerce, “The CHIPS Act of 2022”", "", "", "reference",
+        source_check={
+            "verdict": "supported",
+            "reason": "every figure found",
+            "passage": "The law provides <$39 billion> for manufacturing incentives.",
+            "locator": "p. 1",
+            "source_id": "src-abc123",
+            "figures_compared": ["390 亿美元 = $39 billion"],
+        },
+    )  # fmt: skip
+    html = render_citation(citation)
+    assert 'data-verdict="supported"' in html and "The source says" in html and "(p. 1)" in html
+    assert "&lt;$39 billion&gt;" in html and "<$39" not in html  # escaped
+    plain = Citation("[1]", "p4-fn2", 4, 53, 2, "ref", "", "", "reference")
+    assert "The source says" not in render_citation(plain)

@@ -200,6 +200,15 @@ def test_fetched_sources_become_evidence(project: Project, capsys) -> None:
     # the paper stays primary: every paper passage comes before the first source passage
     kinds = [e["kind"] for e in answer["evidence"]]
     assert kinds.index("source") == len(kinds) - len(sources)
+    # the footnote the answer cites shows what its stored source says, with the check's verdict
+    cited = {c["footnote_id"]: c for c in answer["citations"]}
+    assert "p4-fn2" in cited, answer["citations"]
+    check = cited["p4-fn2"]["source_check"]
+    assert check["verdict"] == "supported" and check["source_id"] == chips
+    assert "$39 billion" in check["passage"] and "390 亿美元 = $39 billion" in check["figures_compared"]
+    assert all(c["source_check"] is None for f, c in cited.items() if f not in ("p4-fn2", "p4-fn3"))
+    code, out, err = run(capsys, "ask", "《芯片与科学法》为半导体制造拨款多少？", *project.args())
+    assert code == 0 and "the source (supported): “" in out
 
     # the claim check: the agreeing page supports the CHIPS sentence (390 亿美元 = $39 billion), the other page
     # contradicts the 7500 美元 credit with $5,000

@@ -176,6 +176,14 @@ def render_citation(
         extra += (
             f'<div class="cq-backs">Backs: <span lang="{_lang(citation.quote)}">“{esc(citation.quote)}”</span></div>'
         )
+    if citation.source_check:  # a copy of the cited work is stored: what it says, and whether it backs the claim
+        check = citation.source_check
+        said = check.get("passage") or ""
+        where = f" ({esc(check['locator'])})" if check.get("locator") else ""
+        extra += (
+            f'<div class="cq-source-says">{render_verdict_badge(check["verdict"], check.get("reason", ""))} '
+            f'The source says: <span lang="{_lang(said)}">“{esc(said)}”</span>{where}</div>'
+        )
     return f'<li class="cq-cite">{head}{body}{extra}</li>'
 
 

@@ -33,6 +33,9 @@ class Citation:
     url: str
     quote: str  # the paper's sentence this footnote backs
     kind: str  # reference | note
+    # what the cited work says, when a copy of it is stored: verdict (supported | partial | mismatch | not_found),
+    # reason, the best source passage, its locator and source id, the figures compared; None otherwise
+    source_check: dict[str, Any] | None = None
 
 
 @dataclass
@@ -129,6 +132,10 @@ def format_answer(answer: Answer) -> str:
         for c in answer.citations:
             printed = f"p. {c.printed_page}" if c.printed_page else f"PDF page {c.page}"
             lines.append(f"{c.marker} {printed}, footnote {c.number}: {c.text}")
+            if c.source_check:
+                check = c.source_check
+                said = f"“{check['passage']}” ({check['locator']})" if check.get("passage") else check["reason"]
+                lines.append(f"    the source ({check['verdict']}): {said}")
     if answer.answered and answer.quote:
         lines.append("")
         lines.append("Supporting passage:" if answer.language != "zh" else "原文：")

@@ -27,6 +27,7 @@ class Assistant:
     ) -> None:
         self.settings = settings or load_settings()
         self._make_answerer = answerer or make_answerer
+        self._source_checks: dict[str, dict[str, Any]] | None = None  # footnote id -> what its stored source says
         self._load(ensure_index(self.settings, progress) if progress else ensure_index(self.settings))
         self._checked_at = time.monotonic()
 
@@ -37,6 +38,30 @@ class Assistant:
         self.answerer = self._make_answerer(self.retriever, self.settings)
         # the first query pays for lazy model and Chroma initialisation (~1 s): pay it at start-up instead
         self.retriever.retrieve("美国制造业回流 manufacturing reshoring")
+
+    def _attach_source_checks(self, answer: Answer) -> None:
+        """Each cited footnote whose work is stored gets what the work says (the claim check's verdict and its best
+        passage). The check of every reference footnote runs once, on the first answer that needs it (~1-2 s)."""
+        if not self.retriever.has_sources or not answer.citations:
+            return
+        if self._source_checks is None:
+            from citeqa.verify.sources_check import check_footnotes
+
+            self._source_checks = {}
+            for row in check_footnotes(self.settings).rows:
+                if row.verdict in ("not_fetched", "unavailable") or not row.passages:
+                    continue  # no copy of the work read: nothing the source says to show
+                best = row.passages[0]
+                self._source_checks[row.footnote_id] = {
+                    "verdict": row.verdict,
+                    "reason": row.reason,
+                    "passage": best.get("text", ""),
+                    "locator": best.get("locator", ""),
+                    "source_id": best.get("source_id", ""),
+                    "figures_compared": row.figures_compared(),
+                }
+        for citation in answer.citations:
+            citation.source_check = self._source_checks.get(citation.footnote_id)
 
     def _follow_published_build(self) -> list[str]:
         """Server mode: switch to a newly published build (checked at most every `chroma_poll_s`). While the server
@@ -67,6 +92,7 @@ class Assistant:
         retrieved = time.perf_counter()
         answer = self.answerer.answer(text, language, retrieval)
         done = time.perf_counter()
+        self._attach_source_checks(answer)
         answer.warnings = warnings + answer.warnings
         answer.answerer = answer.answerer or self.answerer.name
         answer.timings_ms = {

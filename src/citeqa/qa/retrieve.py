@@ -126,6 +126,11 @@ class Retriever:
         # None unless cited works are stored and indexed: then the default path costs one stat() at start-up
         self._sources: SourcesIndex | None = open_sources_index(settings) if settings.k_sources else None
 
+    @property
+    def has_sources(self) -> bool:
+        """Whether stored copies of cited works are indexed (the source pool exists)."""
+        return self._sources is not None
+
     def embed_query(self, name: str, question: str) -> np.ndarray:
         """Query vectors are cached: the answerer scores sentences with the vector retrieval just made."""
         key = (name, question)
