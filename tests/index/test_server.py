@@ -1,7 +1,7 @@
 """Server mode against a real `chroma run` on 127.0.0.1: publish, replicas, faults (issue 13).
 
-.ci/run starts one server and exports CITEQA_TEST_CHROMA_URL; without it the session starts its own. Tests that
-kill a server start a private one.
+The server is tests/conftest.py's `chroma_url` (.ci/run's, or one the session starts). Tests that kill a server
+start a private one (`private_chroma`).
 """
 
 from __future__ import annotations
@@ -27,62 +27,12 @@ from citeqa.index.store import ensure_index, index_status
 from citeqa.qa.assistant import Assistant
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMA = Path(sys.executable).with_name("chroma")
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-class ChromaProcess:
-    """A real `chroma run` child process on 127.0.0.1."""
-
-    def __init__(self, path: Path, port: int | None = None) -> None:
-        self.path, self.port = path, port or _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> ChromaProcess:
-        command = [str(CHROMA), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)]
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"chroma run did not start on {self.url}")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-@pytest.fixture(scope="session")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if os.environ.get("CITEQA_TEST_CHROMA_URL"):
-        yield os.environ["CITEQA_TEST_CHROMA_URL"]
-        return
-    server = ChromaProcess(tmp_path_factory.mktemp("chroma-server")).start()
-    yield server.url
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def served(settings, assistant, chroma_url):
-    """The session's index published to the server (the local build is fresh, so publishing copies it)."""
-    served = settings.replace(chroma_url=chroma_url, chroma_poll_s=0.0)
-    ensure_index(served)
-    return served
 
 
 GOLD = [json.loads(line)["question"] for line in (REPO / "corpus/gold/gold.jsonl").read_text("utf-8").splitlines()]
@@ -205,8 +155,8 @@ def test_a_server_that_never_answers_times_out():
     assert time.monotonic() - started < 15  # bounded, not a hang (chromadb's own client has no timeout)
 
 
-def test_server_killed_mid_session_then_back(settings, assistant, tmp_path):
-    server = ChromaProcess(tmp_path / "data").start()
+def test_server_killed_mid_session_then_back(settings, assistant, private_chroma):
+    server = private_chroma.start()
     try:
         mine = settings.replace(chroma_url=server.url, chroma_poll_s=0.0)
         ensure_index(mine)
@@ -228,3 +178,48 @@ def test_server_killed_mid_session_then_back(settings, assistant, tmp_path):
         assert by_memory.ask(question).warnings == []
     finally:
         server.stop()
+
+
+def test_the_source_pool_is_published_and_replicas_use_it(settings, sourced, private_chroma, tmp_path, capsys):
+    """Server mode: `sources add` publishes the source pool next to the paper's build; a replica opened before
+    answers from it at its next question, and one with no local copy of the pool at all does too."""
+    from citeqa.cli.main import main
+    from citeqa.index import sources_server
+
+    server = private_chroma.start()
+    try:
+        mine = settings.replace(chroma_url=server.url, chroma_poll_s=0.0)
+        ensure_index(mine)
+        staged = mine.replace(index_dir=sourced.settings.index_dir, sources_dir=sourced.settings.sources_dir)
+        replica = Assistant(mine)  # reads everything from the server: nothing published for sources yet
+        assert not replica.retriever.has_sources and not replica.ask(sourced.question).answered
+        flags = ["--root", str(REPO), "--index-dir", str(staged.index_path), "--chroma-url", server.url]
+        fixture = REPO / "tests" / "fixtures" / "sources" / "chip_workforce.txt"
+        code = main(["sources", "add", str(fixture), "--source", sourced.work, *flags, "--sources-dir", str(staged.sources_path)])
+        assert code == 0, capsys.readouterr().err
+        remote = ChromaServer(server.url)
+        published = sources_server.read_sources_pointer(remote)
+        assert published is not None and sourced.work in published.manifest["sources"]
+        assert remote.count(published.collection) == published.manifest["sources"][sourced.work]["chunks"]
+        answer = replica.ask(sourced.question)  # the same replica: it followed the pointer
+        assert answer.answered and answer.citations[0].kind == "source", answer.refusal_reason
+        assert answer.citations[0].source_id == sourced.work
+        fresh = Assistant(mine.replace(index_dir=tmp_path / "elsewhere"))  # no local source pool anywhere
+        assert fresh.ask(sourced.question).citations[0].cite == answer.citations[0].cite
+        # re-publishing the same pool changes nothing; the paper builds' clean-up leaves the pool alone
+        assert sources_server.publish_sources(remote, *_local_pool(staged)).stamp == published.stamp
+        server_store.collect_garbage(remote, keep=set())
+        assert published.collection in remote.collections()
+    finally:
+        server.stop()
+
+
+def _local_pool(settings):
+    import json as json_
+
+    from citeqa.index.backends import EmbeddedChroma
+    from citeqa.index.sources_index import COLLECTION, MANIFEST, sources_index_path
+
+    folder = sources_index_path(settings)
+    manifest = json_.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    return EmbeddedChroma(folder / "chroma"), COLLECTION, manifest

@@ -8,7 +8,7 @@ Two layers:
 
 The Assistant is read-only after loading. Calls into it are serialized by a lock by default (``serialize=True``):
 requests take milliseconds, the machine has two cores, and the embedders' native code is not documented as
-thread-safe; benchmarks/load_chat.py measures the queue with 20 simultaneous users.
+thread-safe; benchmarks/load_chat.py measures the queue with 100 simultaneous users (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -16,12 +16,16 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import queue
 import shutil
 import tempfile
 import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from citeqa.app.turnlog import TurnClock, TurnLog
 from citeqa.app.views import (
     GENERIC_ERROR,
     esc,
@@ -33,6 +37,7 @@ from citeqa.app.views import (
     render_lookup,
     render_source_list,
     render_source_states,
+    render_streaming,
     render_user,
     source_state_counts,
 )
@@ -54,8 +59,18 @@ EXAMPLES: tuple[str, ...] = (
 MAX_TURNS = 30  # chat history kept per session (older turns drop off the top)
 CONCURRENCY = 8  # Gradio workers per event; calls into the Assistant are serialized by a lock anyway
 QUEUE_MAX = 256  # requests waiting beyond this get "queue full" instead of growing memory
+# Waiting browsers get their queue position and ETA once a second. Gradio's default ("auto") sends every waiting
+# event an update each time a job starts: O(waiting) messages per turn, 10,000 for 100 users x 2 turns.
+STATUS_UPDATE_S = 1.0
+# Gradio's queue rebuilds a pandas summary of up to 10,000 past events after every event, for a monitoring page this
+# app never enables (measured 1.9 ms per event after 100 events, 14 ms after 10,000): once per 10,000 events instead
+GRADIO_QUEUE_ENV = {"GRADIO_ANALYTICS_CACHE_FREQUENCY": "10000", "GRADIO_ANALYTICS_MAX_EVENTS": "1000"}
 MAX_UPLOAD = "1mb"  # Gradio's upload route answers 413 beyond this
 MISMATCH_VIEW = "Mismatches"  # browse choice: every footnote whose claim check found a contradiction
+FETCH_OFF = (
+    "Fetching from the app is turned off on this server (setting app_allow_fetch); "
+    "run `citeqa sources fetch ID` or `citeqa sources add FILE --source ID` where citeqa is installed."
+)
 
 
 def new_session() -> dict[str, Any]:
@@ -76,6 +91,7 @@ class ChatService:
         self._checks_tried = False
         self._checks_lock = threading.Lock()
         self._fetch_lock = threading.Lock()  # one fetch at a time: the fetcher is polite per host, not per app
+        self.turn_log = TurnLog(self.settings.timings_log) if self.settings.timings_log else None
 
     # -- claim check and local copies
     def claim_checks(self) -> dict[str, Any] | None:
@@ -104,12 +120,28 @@ class ChatService:
     def sources_for(self, footnote_id: str) -> list[Any]:
         return self._sources_by_fn.get(footnote_id, [])
 
-    def answer_html(self, question: str, condensed: Condensed | None = None) -> tuple[str, bool]:
-        """(HTML of the answer card, whether the question was accepted)."""
+    def answer_html(
+        self,
+        question: str,
+        condensed: Condensed | None = None,
+        clock: TurnClock | None = None,
+        on_delta: Callable[[str], None] | None = None,
+    ) -> tuple[str, bool]:
+        """(HTML of the answer card, whether the question was accepted). `clock` gets the stages' times; an llm
+        answerer streams its text to `on_delta`."""
         try:
             with self._lock:
-                answer = self.assistant.ask(question)
-            return render_answer(answer, self.sources_for, condensed), True
+                if clock:
+                    clock.lap("lock_wait")
+                answer = self.assistant.ask(question, on_delta=on_delta) if on_delta else self.assistant.ask(question)
+                if clock:
+                    clock.lap("ask")
+            card = render_answer(answer, self.sources_for, condensed)
+            if clock:
+                clock.lap("render")
+                clock.cpu_ms["retrieve"] = answer.timings_ms.get("retrieve_cpu", 0.0)
+                clock.cpu_ms["answer"] = answer.timings_ms.get("answer_cpu", 0.0)
+            return card, True
         except QuestionError as exc:
             return render_error(f"{str(exc)[:1].upper()}{str(exc)[1:]}."), False
         except BackendError as exc:  # a Chroma server that went away: say which, answers resume when it is back
@@ -136,13 +168,62 @@ class ChatService:
             ]
             session["messages"] = messages[-2 * MAX_TURNS :]
             return "", session["messages"], session
+        clock = TurnClock() if self.turn_log else None
         condensed = condense(text, session.get("topic") or None)
-        card, accepted = self.answer_html(condensed.question, condensed)
+        if clock:
+            clock.lap("condense")
+        card, accepted = self.answer_html(condensed.question, condensed, clock)
         messages += [{"role": "user", "content": render_user(text)}, {"role": "assistant", "content": card}]
         session["messages"] = messages[-2 * MAX_TURNS :]
         if accepted:
             session["topic"] = condensed.topic
+        if clock and self.turn_log:
+            self.turn_log.write(clock.record(accepted=accepted, t=round(time.time(), 3)))
         return "", session["messages"], session
+
+    def respond_stream(
+        self, message: str | None, session: dict[str, Any] | None
+    ) -> Iterator[tuple[str, list[dict[str, str]], dict]]:
+        """Chat turn of the llm answerer: the model's text as it comes, then the validated answer card (or the
+        extractive one with the reason), which replaces it."""
+        text = message if isinstance(message, str) else ""
+        try:
+            clean_question(text, self.settings.max_question_chars)
+        except QuestionError:
+            yield self.respond(message, session)  # the plain path words every input error
+            return
+        session = dict(session or new_session())
+        messages = list(session.get("messages", []))
+        condensed = condense(text, session.get("topic") or None)
+        pieces: queue.Queue[str | None] = queue.Queue()
+        result: dict[str, tuple[str, bool]] = {}
+
+        def work() -> None:
+            try:
+                result["card"] = self.answer_html(condensed.question, condensed, on_delta=pieces.put)
+            finally:
+                pieces.put(None)
+
+        threading.Thread(target=work, name="citeqa-answer", daemon=True).start()
+        asked = [*messages, {"role": "user", "content": render_user(text)}]
+        written, finished = "", False
+        while not finished and (piece := pieces.get()) is not None:
+            written += piece
+            while True:  # take everything that arrived meanwhile: one screen update per burst
+                try:
+                    more = pieces.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    finished = True
+                    break
+                written += more
+            yield "", [*asked, {"role": "assistant", "content": render_streaming(written)}], session
+        card, accepted = result.get("card", (render_error(GENERIC_ERROR), False))
+        session["messages"] = [*asked, {"role": "assistant", "content": card}][-2 * MAX_TURNS :]
+        if accepted:
+            session["topic"] = condensed.topic
+        yield "", session["messages"], session
 
     def ask_example(self, example: Any, session: dict[str, Any] | None) -> tuple[str, list[dict[str, str]], dict]:
         """An example was clicked: ask it as a new question (examples never condense with history)."""
@@ -201,6 +282,8 @@ class ChatService:
         def done(line: str) -> tuple[str, str]:
             return self.sources_view(query), f'<div class="cq-meta cq-fetch-status">{esc(line)}</div>'
 
+        if not self.settings.app_allow_fetch:  # the button is hidden; a request made by hand is refused too
+            return done(FETCH_OFF)
         try:
             (work,) = select(self.corpus.sources, [source_id or ""])
         except (UnknownSource, InvalidSourceId):
@@ -224,7 +307,7 @@ class ChatService:
         finally:
             self._fetch_lock.release()
         line = {
-            "stored": f"Stored a copy of {work.id}; verdicts are re-checked (answers use it after a restart).",
+            "stored": f"Stored a copy of {work.id}; verdicts are re-checked and answers use it from now on.",
             "kept": f"{work.id} already has a stored copy (kept).",
         }.get(attempt.outcome, f"Could not fetch {work.id}: {attempt.reason}")
         return done(line)
@@ -314,6 +397,7 @@ ul.cq-citing, ul.cq-fnlist { margin: .2em 0 .2em 1.2em !important; padding: 0 !i
   text-align: left; vertical-align: top; background: none !important; }
 .cq-card table.cq-table th { white-space: nowrap; width: 14em; font-weight: 600; }
 .cq-card table.cq-table td { word-break: break-word; }
+.cq-muted { opacity: .7; font-size: .85em; }
 .cq-badge { display: inline-block; font-size: .75em; font-weight: 600; padding: 0 .5em; border-radius: 999px;
   border: 1px solid currentColor; vertical-align: middle; white-space: nowrap; }
 .cq-v-ok { color: #1e7d32; }
@@ -475,7 +559,8 @@ def build_app(assistant: Any, serialize: bool = True) -> Any:
                         placeholder="Filter: Pew, CHIPS, 2023 …", show_label=False, scale=8, elem_id="cq-src-filter"
                     )
                     sources_refresh = gr.Button("Refresh", scale=1, elem_id="cq-src-refresh")
-                with gr.Row():
+                allow_fetch = service.settings.app_allow_fetch
+                with gr.Row(visible=allow_fetch):
                     fetch_choice = gr.Dropdown(
                         service.fetchable(),
                         value=None,
@@ -483,18 +568,21 @@ def build_app(assistant: Any, serialize: bool = True) -> Any:
                         scale=8,
                         elem_id="cq-fetch-choice",
                     )
-                    fetch_button = gr.Button("Fetch", scale=1, elem_id="cq-fetch")
-                fetch_status = gr.HTML("", elem_id="cq-fetch-status", js_on_load=None)
+                    fetch_button = gr.Button("Fetch", scale=1, elem_id="cq-fetch", interactive=allow_fetch)
+                off_note = "" if allow_fetch else f'<div class="cq-meta cq-fetch-off">{esc(FETCH_OFF)}</div>'
+                fetch_status = gr.HTML(off_note, elem_id="cq-fetch-status", js_on_load=None)
                 sources_out = gr.HTML(service.sources_view(""), elem_id="cq-sources-out", js_on_load=None)
-            with gr.Tab("About this corpus", id="about"):
-                gr.HTML(service.about(), elem_id="cq-about", js_on_load=None)
+            with gr.Tab("About this corpus", id="about") as about_tab:
+                about_out = gr.HTML(service.about(), elem_id="cq-about", js_on_load=None)
 
         hidden = {"api_visibility": "undocumented"}
         chat_io: dict[str, Any] = {"outputs": [message, chatbot, session]}
         # /chat is the same path the browser takes (session state included): scripts and the load test use it
         scroll = {"fn": None, "js": SCROLL_TO_LATEST_JS, **hidden}
-        message.submit(service.respond, [message, session], api_name="chat", **chat_io).then(**scroll)
-        send.click(service.respond, [message, session], **chat_io, **hidden).then(**scroll)
+        # the llm answerer streams the model's text; the extractive answer comes whole in milliseconds
+        chat = service.respond_stream if service.settings.answerer == "llm" else service.respond
+        message.submit(chat, [message, session], api_name="chat", **chat_io).then(**scroll)
+        send.click(chat, [message, session], **chat_io, **hidden).then(**scroll)
         examples.click(service.ask_example, [examples, session], **chat_io, **hidden).then(**scroll)
         clear.click(lambda: ("", [], new_session()), None, [message, chatbot, session], **hidden)
         chatbot.clear(new_session, None, session, **hidden)  # the chatbot's own trash button
@@ -504,17 +592,27 @@ def build_app(assistant: Any, serialize: bool = True) -> Any:
         browse_view.change(service.browse, [browse_filter, browse_view], browse_out, **hidden)
         sources_filter.change(service.sources_view, sources_filter, sources_out, api_name="sources")
         sources_refresh.click(service.sources_view, sources_filter, sources_out, **hidden)
+        # the source counts change with every fetch or add (here, from the CLI, or on another replica)
+        about_tab.select(service.about, None, about_out, **hidden)
 
         track = gr.Progress()  # Gradio recognises the progress parameter by its default value
 
-        def fetch_event(source_id: str | None, query: str | None, progress: Any = track) -> tuple[str, str]:
-            return service.fetch_work(source_id, query, lambda desc, frac: progress(frac, desc=desc))
+        def fetch_event(source_id: str | None, query: str | None, progress: Any = track) -> tuple[str, str, str]:
+            view, status = service.fetch_work(source_id, query, lambda desc, frac: progress(frac, desc=desc))
+            return view, status, service.about()  # the About panel's counts of local copies follow the fetch
 
-        # one at a time across all sessions (the service refuses a second one anyway)
-        fetch_button.click(
-            fetch_event, [fetch_choice, sources_filter], [sources_out, fetch_status], concurrency_limit=1, **hidden
-        )
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX)
+        if allow_fetch:  # off: no fetch event exists at all, so none can be triggered through the API either
+            # one at a time across all sessions (the service refuses a second one anyway)
+            fetch_button.click(
+                fetch_event,
+                [fetch_choice, sources_filter],
+                [sources_out, fetch_status, about_out],
+                concurrency_limit=1,
+                **hidden,
+            )
+    for name, value in GRADIO_QUEUE_ENV.items():  # read when the queue is made; a value the user set wins
+        os.environ.setdefault(name, value)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX, status_update_rate=STATUS_UPDATE_S)
     demo.citeqa_service = service  # type: ignore[attr-defined]
     return demo
 

@@ -156,6 +156,8 @@ def render_citation(
     `shown` are sentences the reader already sees in the answer (no "Backs:" line repeats them); when the footnote
     itself is the quoted `passage`, the card points to it instead of printing the same text twice.
     """
+    if citation.kind == "source":
+        return render_source_citation(citation)
     kind = "explanatory note" if citation.kind == "note" else "reference"
     head = (
         f'<span class="cq-marker-box">{esc(citation.marker)}</span> '
@@ -187,6 +189,24 @@ def render_citation(
     return f'<li class="cq-cite">{head}{body}{extra}</li>'
 
 
+def render_source_citation(citation: Citation) -> str:
+    """A citation of a cited work's stored copy: the line citing it ("source of p. 53 fn 2 — <work>, p. 1"), the
+    footnote(s) of the paper that cite the work, and the link."""
+    head = (
+        f'<span class="cq-marker-box">{esc(citation.marker)}</span> <b>{esc(citation.cite)}</b>'
+        f' · <span class="cq-kind">cited source</span> <span class="cq-id">{esc(citation.source_id)}</span>'
+    )
+    where = page_label(citation.printed_page, citation.page)
+    body = (
+        f'<div class="cq-ref">Cited by {esc(where)}, footnote {esc(citation.number)}: '
+        f'<span lang="{_lang(citation.text)}">{linkify(citation.text)}</span></div>'
+        if citation.footnote_id
+        else ""
+    )
+    extra = f'<div class="cq-url">Link: {link(citation.url)}</div>' if citation.url and safe_url(citation.url) else ""
+    return f'<li class="cq-cite cq-cite-source">{head}{body}{extra}</li>'
+
+
 def _passage_evidence(answer: Answer) -> Evidence | None:
     return next((e for e in answer.evidence if e.text == answer.quote), None)
 
@@ -197,7 +217,9 @@ def render_passage(answer: Answer) -> str:
         return ""
     where = ""
     ev = _passage_evidence(answer)
-    if ev is not None:
+    if ev is not None and ev.kind == "source":  # placed by its citation, not by a page of the paper
+        where = f" — {esc(ev.cite)}"
+    elif ev is not None:
         kind = "footnote" if ev.kind == "footnote" else "paragraph"
         where = f" — {esc(page_label(ev.printed_page, ev.page))}, {kind}"
         if ev.section:
@@ -267,13 +289,17 @@ def render_answer(
     body = "".join(
         f'<p lang="{_lang(line)}">{render_markers(line, answer.citations)}</p>' for line in _answer_lines(answer)
     )
-    label = "Answer (the paper's words)" if answer.language != "zh" else "回答（原文）"
+    if answer.from_source:
+        label = "Answer (a cited source's words)" if answer.language != "zh" else "回答（引用来源的原文）"
+    else:
+        label = "Answer (the paper's words)" if answer.language != "zh" else "回答（原文）"
     cites = "".join(
         render_citation(c, sources_for(c.footnote_id) if sources_for else (), answer.highlight, answer.quote)
         for c in answer.citations
     )
     cites_html = (
-        f'<div class="cq-label">Footnotes cited</div><ol class="cq-cites">{cites}</ol>'
+        f'<div class="cq-label">{"Sources cited" if answer.from_source else "Footnotes cited"}</div>'
+        f'<ol class="cq-cites">{cites}</ol>'
         if cites
         else '<div class="cq-meta">No footnote backs this passage directly.</div>'
     )
@@ -294,6 +320,14 @@ def render_user(message: str) -> str:
     if len(text) > USER_ECHO_CHARS:
         text = f"{text[:USER_ECHO_CHARS]}… ({len(message)} characters)"
     return f'<div class="cq-user" lang="{_lang(text)}">{esc(text)}</div>'
+
+
+def render_streaming(text: str) -> str:
+    """The model's text while it is being written: plain, escaped, and marked unchecked until it ends."""
+    return (
+        f'<div class="cq-card cq-streaming"><p lang="{_lang(text)}">{esc(text)}</p>'
+        '<p class="cq-muted">writing… the citations and figures are checked when it ends</p></div>'
+    )
 
 
 def render_error(message: str) -> str:

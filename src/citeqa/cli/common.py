@@ -40,6 +40,12 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--k-footnotes", type=int)
     g.add_argument("--refusal-threshold", type=float)
     g.add_argument("--chroma-url", help="a Chroma server (chroma run) holding the index, e.g. http://127.0.0.1:8000")
+    g.add_argument("--answerer", choices=["extractive", "llm"], help="who writes the answer (default extractive)")
+    g.add_argument(
+        "--llm-url", help="OpenAI-compatible or Ollama server for --answerer llm, e.g. http://127.0.0.1:8080/v1"
+    )
+    g.add_argument("--llm-model", help="model name on that server (default: its first model)")
+    g.add_argument("--llm-gguf", type=Path, help="a GGUF model file served locally for --answerer llm (citeqa[llm])")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -60,6 +66,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         k_footnotes=getattr(args, "k_footnotes", None),
         refusal_threshold=getattr(args, "refusal_threshold", None),
         chroma_url=getattr(args, "chroma_url", None),
+        answerer=getattr(args, "answerer", None),
+        llm_url=getattr(args, "llm_url", None),
+        llm_model=getattr(args, "llm_model", None),
+        llm_gguf=getattr(args, "llm_gguf", None),
         port=getattr(args, "port", None),
     )
 

@@ -65,7 +65,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from citeqa.eval.compare import check_thresholds, compare, read_results, read_thresholds
     from citeqa.eval.gold import check_gold_against_corpus, load_gold
     from citeqa.eval.report import ablation_table, compare_table, metrics_table, write_outputs
-    from citeqa.eval.runner import Evaluation, run_gold
+    from citeqa.eval.runner import Evaluation, llm_summary, run_gold
 
     _check_args(args)
     settings = settings_from_args(args)
@@ -109,6 +109,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     out.print(metrics_table(evaluation.metrics, f"gold-set metrics: {len(results)} questions from {gold_path.name}"))
     if evaluation.ablations:
         out.print(ablation_table(evaluation.ablations))
+    llm = llm_summary(results)
+    if llm:
+        reasons = ", ".join(f"{k} {v}" for k, v in llm["fallback_reasons"].items()) or "none"
+        out.print(
+            f"llm answers: {llm['answered_by_model']} of {llm['questions']} written by the model; "
+            f"citation recall {llm['citation_recall']}, citation precision {llm['citation_precision']}, "
+            f"figure faithfulness {llm['figure_faithfulness']} ({llm['figures']} figures); "
+            f"fallback rate {llm['fallback_rate']} ({reasons})"
+        )
     failing = evaluation.failures()
     out.print(f"{len(failing)} of {len(results)} questions failed a check (see report.md with --out)")
 

@@ -92,6 +92,8 @@ class QuestionResult:
     top_similarity: float | None = None
     confidence: str = ""  # the answer's high | medium | low
     answerability: float | None = None  # the answer's P(answerable), when the answerability model ran
+    answerer: str = ""  # which answerer wrote it: extractive, llm:<model>, extractive (llm fallback)
+    llm: dict[str, Any] = field(default_factory=dict)  # llm answerer: support counts and fallback reason
     scores: dict[str, float | None] = field(default_factory=dict)
 
     @property
@@ -152,6 +154,7 @@ def score_answer(item: GoldItem, answer: Any, error: str = "") -> QuestionResult
         top_similarity=float(similarity) if similarity is not None else None,
         confidence=str(_get(answer, "confidence") or ""),
         answerability=float(probability) if probability is not None else None,
+        answerer=str(_get(answer, "answerer") or ""),
     )
     result.scores = question_scores(result)
     return result

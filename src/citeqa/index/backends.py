@@ -7,6 +7,8 @@ would otherwise download its ONNX model to embed documents or query texts itself
 
 from __future__ import annotations
 
+import json
+
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -173,6 +175,18 @@ class ChromaServer(ChromaBackend):
 
     def collections(self) -> list[str]:
         return [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
+
+    def read_json_record(self, collection: str, record_id: str) -> dict[str, Any] | None:
+        """One record's JSON document (a published pointer), or None when the collection or record is absent."""
+        from chromadb.errors import NotFoundError
+
+        with self.failures():
+            try:
+                pointer = self.client.get_collection(collection)
+            except NotFoundError:
+                return None
+            record = pointer.get(ids=[record_id], include=["documents"])
+        return json.loads(record["documents"][0]) if record["ids"] else None
 
     def drop(self, collection: str) -> None:
         """Delete a whole collection (an old build's)."""

@@ -22,6 +22,7 @@ import numpy as np
 
 from citeqa.index.backends import BackendError, ChromaServer, EmbeddedChroma
 from citeqa.index.pools import PAPER_POOL_NAMES
+from citeqa.index.sources_server import SOURCES_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +46,8 @@ class Published:
 
 def read_pointer(server: ChromaServer) -> Published | None:
     """The current build on the server, or None when nothing was published yet."""
-    from chromadb.errors import NotFoundError
-
-    with server.failures():
-        try:
-            pointer = server.client.get_collection(POINTER)
-        except NotFoundError:
-            return None
-        record = pointer.get(ids=[POINTER_ID], include=["documents"])
-    if not record["ids"]:
-        return None
-    data = json.loads(record["documents"][0])
-    return Published(data["build"], data["manifest"], data.get("previous", ""))
+    data = server.read_json_record(POINTER, POINTER_ID)
+    return Published(data["build"], data["manifest"], data.get("previous", "")) if data else None
 
 
 def publish(build_dir: Path, server: ChromaServer, collections: list[str]) -> Published:
@@ -104,8 +95,8 @@ def collect_garbage(server: ChromaServer, keep: set[str]) -> list[str]:
     removed = []
     now = time.time()
     for name in server.collections():
-        if not name.startswith("citeqa-") or name == POINTER:
-            continue
+        if not name.startswith("citeqa-") or name == POINTER or name.startswith(SOURCES_PREFIX):
+            continue  # the source pool's collections are kept by index/sources_server.py
         build = _build_of(name)
         if not build or build in keep:
             continue

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 from filelock import FileLock
 
-from citeqa.index.backends import EmbeddedChroma, VectorBackend
+from citeqa.index.backends import ChromaServer, EmbeddedChroma, VectorBackend
 from citeqa.index.chunking import sentence_spans
-from citeqa.index.store import _claim_index_dir, embedder_id
+from citeqa.index.store import _claim_index_dir, embedder_id, server_backend
 from citeqa.ingest.bibliography import Source
 from citeqa.ingest.paper import Paper
 from citeqa.ingest.source_store import SourceStore, SourceStoreError, StoredText
@@ -185,6 +185,8 @@ def update_sources_index(
     report = UpdateReport()
     if not current and not (folder / MANIFEST).exists():
         return report  # nothing stored, nothing indexed: leave the index folder alone
+    if settings.chroma_url:
+        server_backend(settings)  # a server that does not answer fails now, before minutes of embedding
     _claim_index_dir(settings.index_path)  # index/sources/ lives in a folder citeqa owns
     folder.mkdir(parents=True, exist_ok=True)
     meta = {w.id: w for w in works} if works is not None else _bibliography(settings)
@@ -240,6 +242,10 @@ def update_sources_index(
             if len(chunks) > len(kept):
                 report.truncated.append(sid)
         _write_manifest(folder, {"key": key, "sources": done})
+        if settings.chroma_url:  # replicas read the pool from the server (index/sources_server.py)
+            from citeqa.index.sources_server import publish_sources
+
+            publish_sources(server_backend(settings), backend, COLLECTION, {"key": key, "sources": done})
         backend.close()
     report.seconds = time.perf_counter() - started
     if progress:
@@ -288,15 +294,56 @@ class SourcesIndex:
         return [(int(i), float(sims[i])) for i in order if np.isfinite(sims[i])]
 
 
-def open_sources_index(settings: Settings) -> SourcesIndex | None:
-    """The source pool, or None when no source is indexed (the default: then retrieval does nothing more)."""
+def sources_stamp(settings: Settings, server: ChromaServer | None = None) -> Any:
+    """What changes whenever the source pool does: the manifest's stat (it is replaced after every source), or
+    on a Chroma server the published pool's stamp. None when there is no pool."""
+    if settings.chroma_url:
+        from citeqa.index.sources_server import read_sources_pointer
+
+        published = read_sources_pointer(server or server_backend(settings))
+        return published.stamp if published else None
+    try:
+        st = (sources_index_path(settings) / MANIFEST).stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def open_sources_index(settings: Settings, server: ChromaServer | None = None) -> SourcesIndex | None:
+    """The source pool, or None when no source is indexed (the default: then retrieval does nothing more).
+    `server`: an open connection to the settings' Chroma server, reused (server mode)."""
+    if settings.chroma_url:
+        return _open_published(settings, server)
     folder = sources_index_path(settings)
     if not (folder / MANIFEST).is_file():
         return None
     works = indexed_sources(settings)
     if not any(w.get("chunks") for w in works.values()):
         return None
-    ids, vectors, texts, metadata = EmbeddedChroma(folder / "chroma").records(COLLECTION)
+    return _pool(works, *EmbeddedChroma(folder / "chroma").records(COLLECTION))
+
+
+def _open_published(settings: Settings, server: ChromaServer | None) -> SourcesIndex | None:
+    """Server mode: the pool the server's pointer names (what every replica reads), or None."""
+    from citeqa.index.sources_server import published_records, read_sources_pointer
+
+    server = server or server_backend(settings)
+    published = read_sources_pointer(server)
+    if published is None:
+        return None
+    works = published.manifest.get("sources", {})
+    if not isinstance(works, dict) or not any(w.get("chunks") for w in works.values()):
+        return None
+    return _pool(works, *published_records(server, published))
+
+
+def _pool(
+    works: dict[str, dict[str, Any]],
+    ids: list[str],
+    vectors: np.ndarray,
+    texts: list[str],
+    metadata: list[dict[str, Any]],
+) -> SourcesIndex | None:
     chunks = [
         SourceChunk(i, str(m.get("source_id", "")), str(m.get("locator", "")), t)
         for i, t, m in zip(ids, texts, metadata, strict=True)
@@ -317,5 +364,6 @@ __all__ = [
     "indexed_sources",
     "open_sources_index",
     "sources_index_path",
+    "sources_stamp",
     "update_sources_index",
 ]

@@ -32,10 +32,20 @@ class Citation:
     text: str
     url: str
     quote: str  # the paper's sentence this footnote backs
-    kind: str  # reference | note
+    kind: str  # reference | note | source (a passage of a cited work's stored copy, when the paper cannot answer)
     # what the cited work says, when a copy of it is stored: verdict (supported | partial | mismatch | not_found),
     # reason, the best source passage, its locator and source id, the figures compared; None otherwise
     source_check: dict[str, Any] | None = None
+    # kind "source" only (and only then in JSON): which work, where in it, the footnotes citing it, and the line
+    # citing it ("source of p. 52 fn 2 — <authors>, '<title>', p. 1"); footnote_id/page/number/text above are the
+    # first citing footnote's
+    source_id: str = ""
+    locator: str = ""
+    footnote_ids: list[str] = field(default_factory=list)
+    cite: str = ""
+
+
+SOURCE_CITATION_FIELDS = ("source_id", "locator", "footnote_ids", "cite")
 
 
 @dataclass
@@ -80,9 +90,22 @@ class Answer:
     answerer: str = ""  # which answerer produced it: "extractive", later "llm:<model>", "extractive (llm fallback)"
     confidence: str = ""  # high | medium | low: how sure the answerer is that this answers (or rightly refuses)
     answerability: float | None = None  # P(the paper answers this), from corpus/models/answerability.json
+    # llm answerer: each validation check of the model's reply (check, ok, detail); empty for extractive answers
+    validation: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for citation in data["citations"]:
+            # the paper's own citations keep their schema to the byte: the source fields are for source citations
+            if citation["kind"] != "source":
+                for name in SOURCE_CITATION_FIELDS:
+                    citation.pop(name, None)
+        return data
+
+    @property
+    def from_source(self) -> bool:
+        """Answered from a cited work's stored copy rather than from the paper."""
+        return any(c.kind == "source" for c in self.citations)
 
 
 # --------------------------------------------------------------------------- question hygiene
@@ -130,6 +153,9 @@ def format_answer(answer: Answer) -> str:
         lines.append("")
         lines.append("Citations:" if answer.language != "zh" else "引用：")
         for c in answer.citations:
+            if c.kind == "source":  # "[1] source of p. 52 fn 2 — <authors>, '<title>', p. 1"
+                lines.append(f"{c.marker} {c.cite}" + (f" <{c.url}>" if c.url else ""))
+                continue
             printed = f"p. {c.printed_page}" if c.printed_page else f"PDF page {c.page}"
             lines.append(f"{c.marker} {printed}, footnote {c.number}: {c.text}")
             if c.source_check:
@@ -138,7 +164,10 @@ def format_answer(answer: Answer) -> str:
                 lines.append(f"    the source ({check['verdict']}): {said}")
     if answer.answered and answer.quote:
         lines.append("")
-        lines.append("Supporting passage:" if answer.language != "zh" else "原文：")
+        if answer.from_source:
+            lines.append("Source passage:" if answer.language != "zh" else "来源原文：")
+        else:
+            lines.append("Supporting passage:" if answer.language != "zh" else "原文：")
         lines.append(f"  “{answer.quote}”")
     for w in answer.warnings:
         lines.append(f"(note: {w})")

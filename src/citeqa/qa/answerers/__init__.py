@@ -21,11 +21,15 @@ class Answerer(Protocol):
 
 
 def make_answerer(retriever: Retriever, settings: Settings) -> Answerer:
-    """The answerer the settings name (validated by Settings: only "extractive" today)."""
+    """The answerer the settings name (validated by Settings)."""
     if settings.answerer == "extractive":
         from citeqa.qa.answerers.extractive import ExtractiveAnswerer
 
         return ExtractiveAnswerer(retriever, settings)
+    if settings.answerer == "llm":
+        from citeqa.qa.answerers.llm import LlmAnswerer
+
+        return LlmAnswerer(retriever, settings)
     raise ValueError(f"unknown answerer {settings.answerer!r}")
 
 

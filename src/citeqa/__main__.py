@@ -1,0 +1,5 @@
+"""`python -m citeqa …` is the `citeqa` command."""
+
+from citeqa.cli.main import main
+
+raise SystemExit(main())
