@@ -129,7 +129,8 @@ def gemma_server(gemma_gguf: Path):
 
         url = os.environ["CITEQA_TEST_LLM_URL"].rstrip("/")
         model = httpx.get(f"{url}/models", timeout=10).json()["data"][0]["id"]
-        yield SimpleNamespace(base_url=url, model=model, port=urlsplit(url).port)
+        # .ci/run starts it with LocalGgufServer's defaults (n_ctx 4096), as the branch below does
+        yield SimpleNamespace(base_url=url, model=model, port=urlsplit(url).port, n_ctx=4096)
         return
     server = LocalGgufServer(gemma_gguf, threads=1, n_ctx=4096, chat_template=GEMMA_CHAT_TEMPLATE)
     with server:
