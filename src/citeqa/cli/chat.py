@@ -95,13 +95,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from citeqa.app.ui import build_app, launch_app, url_host
 
     demo = build_app(assistant, serialize=os.environ.get("CITEQA_CHAT_LOCK", "1") != "0")
+    # before "serving" is printed: a SIGTERM right after it used to kill the process before the handler was in,
+    # skipping the clean-up at exit (the upload cache stayed; seen once on a loaded CI machine)
+    _stop_on_sigterm()
     try:
         launch_app(demo, settings.host, settings.port, quiet=True, prevent_thread_lock=True)
     except Exception as exc:  # Gradio's own messages suggest settings we do not have; say it in one line
         raise ServerError(f"cannot serve on {settings.host}:{settings.port}: {exc.__class__.__name__}: {exc}") from exc
     # only now is the app really there (a failed start used to print "serving" first)
     print(f"citeqa chat: serving http://{url_host(settings.host)}:{settings.port}  (Ctrl+C to stop)", flush=True)
-    _stop_on_sigterm()
     demo.block_thread()  # until Ctrl+C or SIGTERM; Gradio closes the server
     return EXIT_OK
 

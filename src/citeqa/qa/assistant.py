@@ -10,7 +10,7 @@ from citeqa.index.backends import BackendError
 from citeqa.index.store import LoadedIndex, Progress, current_build, ensure_index, open_index
 from citeqa.qa.answer import Answer, clean_question, detect_language
 from citeqa.qa.answerers import Answerer, make_answerer
-from citeqa.qa.casual import expand_casual
+from citeqa.qa.casual import expand_casual, expand_casual_chinese
 from citeqa.qa.english import load_glossary
 from citeqa.qa.retrieve import Retriever
 from citeqa.settings import Settings, load_settings
@@ -109,7 +109,11 @@ class Assistant:
         warnings += self._follow_published_build() or self._follow_sources()
         language = detect_language(text)
         # casual English ("mfg jobs in sept '23") is written out before retrieval, scope checks and answering
-        query = expand_casual(text, self._glossary) if language == "en" and self.settings.casual_english else text
+        query = text
+        if language == "en" and self.settings.casual_english:
+            query = expand_casual(text, self._glossary)
+        elif language == "zh" and self.settings.casual_chinese:
+            query = expand_casual_chinese(text)
         retrieval = self.retriever.retrieve(query)
         retrieved, cpu_retrieved = time.perf_counter(), time.thread_time()
         if on_delta is not None and getattr(self.answerer, "name", "") == "llm":

@@ -7,6 +7,8 @@ never mentions). Three general rules, none keyed to a question:
 - the standard acronyms of US agencies and laws whose full names the glossary holds (BLS, BEA, IIJA, TCJA, ARRA;
   deriving acronyms from every glossary name was tried and dropped: it made PRC "Pew Research Center");
 - short year forms: '17 -> 2017, 2000-09 -> 2000-2009, q3 -> third quarter.
+Chinese questions get the same treatment where students type differently from the paper: short years
+("23年上半年" -> 2023年上半年) and the colloquial names of people the paper names formally (川普 -> 特朗普).
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ ABBREVIATIONS: dict[str, str] = {
     "iija": "Infrastructure Investment and Jobs Act", "tcja": "Tax Cuts and Jobs Act",
     "arra": "American Recovery and Reinvestment Act",
 }  # fmt: skip
+# colloquial renderings of names the paper writes in the standard form (川普 is Taiwan's and the internet's Trump)
+CHINESE_ALIASES: dict[str, str] = {"川普": "特朗普", "老美": "美国"}
+# "23年上半年" is 2023: a two-digit year before 年, unless it counts years ("近30年来", "过去10年", "20年间")
+CHINESE_SHORT_YEAR_RE = re.compile(
+    r"(?<![\d.])(?<!近)(?<!过去)(?<!这)(?<!前)(?<!后)(?<!最近)(\d{2})(?=\s*年(?![来间内里多左右前后代]))"
+)
 QUARTERS = {"1": "first", "2": "second", "3": "third", "4": "fourth"}
 # "'17", "’09" (not a closing quote after a word: "the 'buy american' rule")
 SHORT_YEAR_RE = re.compile(r"(?<![\w'’])['’](\d{2})(?!\d)")
@@ -62,4 +70,16 @@ def expand_casual(question: str, glossary: Mapping[str, str]) -> str:
     return WORD_RE.sub(word, text)
 
 
-__all__ = ["ABBREVIATIONS", "expand_casual"]
+def expand_casual_chinese(question: str) -> str:
+    """A Chinese question with short years written out and colloquial names in the paper's form."""
+    for alias, name in CHINESE_ALIASES.items():
+        question = question.replace(alias, name)
+
+    def year(m: re.Match[str]) -> str:
+        two = int(m.group(1))
+        return f"20{m.group(1)}" if two <= 49 else f"19{m.group(1)}"
+
+    return CHINESE_SHORT_YEAR_RE.sub(year, question)
+
+
+__all__ = ["ABBREVIATIONS", "CHINESE_ALIASES", "expand_casual", "expand_casual_chinese"]

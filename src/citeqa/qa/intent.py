@@ -42,6 +42,12 @@ PAPER_PART_RE = re.compile(
     r"|提要|摘要|引言|结语|文献综述|脚注|注释|参考文献",
     re.IGNORECASE,
 )
+# the question points at this paper or its author ("according to the author", "the paper says", 文章最后): the
+# student has read it here, so a low similarity (an evaluative or structural question) is no reason to refuse
+PAPER_REFERENCE_RE = re.compile(
+    r"\bauthors?\b|\b(?:the|this) (?:paper|article|study|essay)\b|\bthe intro\b|作者|文章|本文|论文|这篇|该文",
+    re.IGNORECASE,
+)
 # the details of a cited work a reader looks up (its title, date, journal, pages): the answer shows the
 # reference itself. Unlike WORK_INTENT_RE it leaves out "author"/作者, which usually means the paper's author
 WORK_DETAIL_RE = re.compile(

@@ -36,6 +36,7 @@ from citeqa.qa.intent import (
     MULTI_PART_RE,
     ORDINAL_RE,
     PAPER_PART_RE,
+    PAPER_REFERENCE_RE,
     WORK_DETAIL_RE,
     WORK_INTENT_RE,
 )
@@ -225,6 +226,10 @@ class ExtractiveAnswerer:
         confidence = (
             verdict.confidence if verdict else _confidence(retrieval.top_cosine, self.settings.refusal_threshold)
         )
+        # the rules answered below the similarity threshold (the question names the paper or its words): say so
+        overruled = verdict is None and retrieval.top_cosine < self.settings.refusal_threshold
+        if overruled and candidates:
+            confidence = "low"
         answerability = round(verdict.probability, 4) if verdict else None
         from_source = self._from_sources(question, language, retrieval, candidates)
         if from_source:
@@ -264,7 +269,7 @@ class ExtractiveAnswerer:
             notes = [paper.footnote(c.footnote_id).text for c in citations if c.kind == "note"]
             english, line = self._in_english([*(c.sentence.text for c in chosen), *notes])
             text += line
-        if confidence == "low" and verdict is not None:  # between t_refuse and t_high: answer, but say so first
+        if confidence == "low" and (verdict is not None or overruled):  # answer, but say so first
             text = LOW_CONFIDENCE_NOTICE[reply_language] + "\n" + text
         return Answer(
             question,
@@ -346,10 +351,18 @@ class ExtractiveAnswerer:
 
     def _similarity_floor(self, question: str, retrieval: Retrieval) -> str:
         """Why no passage is similar enough to answer, or "" when one is (or the question names the paper's words)."""
+        best, limit = retrieval.top_cosine, self.settings.refusal_threshold
+        if PAPER_REFERENCE_RE.search(question) and best >= limit / 2 and self._shares_a_word(question, retrieval):
+            return ""  # asked about this paper in so many words, and on its words: answered, with low confidence
         if not retrieval.in_scope and not self._lexically_about_the_paper(question):
-            best, limit = retrieval.top_cosine, self.settings.refusal_threshold
             return f"no passage is similar enough (best {best:.2f} < {limit})"
         return ""
+
+    def _shares_a_word(self, question: str, retrieval: Retrieval) -> bool:
+        """Does a retrieved passage hold one of the question's content words, besides "the author"/"the paper"?
+        ("according to the paper, who is the best football player" shares none)."""
+        units = [h.unit for h in retrieval.hits]
+        return self.answerability_features.coverage(PAPER_REFERENCE_RE.sub(" ", question), units) > 0
 
     def answerability_inputs(
         self, question: str, language: str, retrieval: Retrieval, candidates: list[_Candidate] | None = None
