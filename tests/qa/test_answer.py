@@ -144,7 +144,7 @@ def test_scope_checker_reads_plurals_months_and_names_jieba_cuts_wrongly():
 
 
 def test_names_jieba_glues_to_the_next_word_sentence_starts_and_metonyms_are_not_unknown():
-    checker = ScopeChecker("美国 进口 锂电池 政府 会 Buy American rules in the US", {})
+    checker = ScopeChecker("美国 进口 锂电池 政府 会 拜登 Buy American rules in the US", {})
     for question in [
         "美国进口的锂电池有多少？",  # jieba: 美国进口 (ns) = 美国 + 进口
         "到2030年美国会多出几百万岗位？",  # 美国会 (nt) = 美国 + 会
@@ -154,6 +154,9 @@ def test_names_jieba_glues_to_the_next_word_sentence_starts_and_metonyms_are_not
     ]:
         assert checker.missing_names(question) == [], question
     assert checker.missing_names("日本政府给了多少补贴？") == ["日本政府"]  # 日本 is not in this text
+    assert checker.missing_names("跟2018年比翻了多少") == []  # jieba: 年比 (j), a date unit after a number
+    assert checker.missing_names("拜登限制美企对华投资") == []  # 美企 = 美国企业
+    assert checker.missing_names("韩企在美国投资了多少") == ["韩企"]  # 韩国 is not in this text
     assert checker.missing_names("Did the US match Japan? One said yes.") == ["Japan"]
 
 

@@ -88,3 +88,20 @@ def test_english_questions_get_a_translated_lexical_ranking(assistant):
     assert "lexicon" not in retriever.rankings("劳动力短缺如何制约制造业回流？")["body"]
     off = Retriever(retriever.index, assistant.settings.replace(lexicon=False))
     assert "lexicon" not in off.rankings("How did labor shortages constrain reshoring?")["body"]
+
+
+def test_a_pinned_year_lifts_the_few_passages_stating_it(assistant):
+    """A casual question's embedding barely weighs its year; the units stating it are one more ranking."""
+    from citeqa.qa.retrieve import YEAR_UNITS, Retriever
+
+    question = "how many factory jobs did america have back in 1980"
+    on = assistant.retriever.retrieve(question)
+    assert "1980" in on.hits[0].unit.text
+    off = Retriever(assistant.retriever.index, assistant.settings.replace(year_ranking=False)).retrieve(question)
+    assert "1980" not in off.hits[0].unit.text  # the same question without the year ranking
+    # a year the paper states everywhere pins nothing: no ranking at all
+    everywhere = assistant.retriever._year_ranking("body", "what happened in 2022")
+    stated = [u for u in assistant.retriever._pool_units["body"] if "2022" in u.text]
+    assert len(stated) > YEAR_UNITS and everywhere == []
+    pinned = assistant.retriever._year_ranking("body", "jobs in 1980 and in 2022")  # 2022 is left out, 1980 kept
+    assert pinned and all("1980" in assistant.retriever.units[uid].text for uid, _ in pinned)

