@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# a four-digit year of the 20th or 21st century standing alone ("2022年" and "in 2022", not "120220")
+YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+
 URL_RE = re.compile(r"https?://[^\s，。；、）》]+")
 # characters a wrapped URL may continue with on the next line
 URL_CONTINUATION_RE = re.compile(r"^[A-Za-z0-9\-._~/?#\[\]@!$&'()*+,;=%:]+")

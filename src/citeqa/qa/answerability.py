@@ -27,7 +27,7 @@ from citeqa.index.lexicon import STOPWORDS as LEXICON_STOPWORDS
 from citeqa.qa.intent import PAPER_PART_RE
 from citeqa.qa.retrieve import Retrieval
 from citeqa.qa.scope import QUESTION_WORDS, ScopeChecker
-from citeqa.textutil import cjk_ratio, singular_forms
+from citeqa.textutil import YEAR_RE, cjk_ratio, singular_forms
 
 MODEL_FILE = Path("models") / "answerability.json"  # under the corpus folder
 FEATURES: tuple[str, ...] = (
@@ -71,7 +71,6 @@ PERSON_RE = re.compile(
     r"总统|部长|议员|主席|顾问|总裁|首席执行官|局长|发言人|教授|学者|大使|代表|拜登|特朗普|奥巴马|沙利文|雷蒙多|耶伦|戴琪"
     r"|\b[A-Z][a-z]+ [A-Z][a-z]+\b|[\u4e00-\u9fff]{2,4}(?:、[\u4e00-\u9fff]{2,4})*(?:等)?[：:]\s*[《“]"
 )
-YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 CN_DIGITS = "〇一二三四五六七八九"
 # question words of Chinese questions that no passage holds (they say what is asked, not about what)
 CHINESE_QUESTION_WORDS = {

@@ -65,7 +65,7 @@ def expand_casual(question: str, glossary: Mapping[str, str]) -> str:
         return token if expansion is None else expansion
 
     text = YEAR_RANGE_RE.sub(lambda m: f"{m.group(1)}-{m.group(1)[:2]}{m.group(3)}", question)
-    text = SHORT_YEAR_RE.sub(lambda m: ("20" if int(m.group(1)) < 50 else "19") + m.group(1), text)
+    text = SHORT_YEAR_RE.sub(lambda m: _full_year(m.group(1)), text)
     text = QUARTER_RE.sub(lambda m: f"{QUARTERS[m.group(1)]} quarter", text)
     return WORD_RE.sub(word, text)
 
@@ -75,11 +75,12 @@ def expand_casual_chinese(question: str) -> str:
     for alias, name in CHINESE_ALIASES.items():
         question = question.replace(alias, name)
 
-    def year(m: re.Match[str]) -> str:
-        two = int(m.group(1))
-        return f"20{m.group(1)}" if two <= 49 else f"19{m.group(1)}"
+    return CHINESE_SHORT_YEAR_RE.sub(lambda m: _full_year(m.group(1)), question)
 
-    return CHINESE_SHORT_YEAR_RE.sub(year, question)
+
+def _full_year(two: str) -> str:
+    """'23 -> 2023, '98 -> 1998: questions about this paper ask about 1950-2049."""
+    return ("20" if int(two) < 50 else "19") + two
 
 
 __all__ = ["ABBREVIATIONS", "CHINESE_ALIASES", "expand_casual", "expand_casual_chinese"]

@@ -22,7 +22,7 @@ from citeqa.index.sources_index import SourcesIndex, footnote_labels, open_sourc
 from citeqa.index.store import LoadedIndex, vector_embedders
 from citeqa.qa.english import chinese_number_forms, english_query_terms, load_glossary
 from citeqa.settings import Settings
-from citeqa.textutil import cjk_ratio, quoted_spans, squash
+from citeqa.textutil import YEAR_RE, cjk_ratio, quoted_spans, squash
 
 # one worker thread per embedder: the embedders run side by side, and one embedder's calls never overlap
 _WORKERS: dict[str, ThreadPoolExecutor] = {}
@@ -36,7 +36,6 @@ def _worker(name: str) -> ThreadPoolExecutor:
     return _WORKERS[name]
 
 
-YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 YEAR_UNITS = 8  # a year stated in more units than this pins nothing
 CANDIDATES = 30  # per pool and embedder, before fusion
 # a question that names a part of the paper ranks that part's chunks as one more fused list

@@ -11,7 +11,7 @@ import re
 from functools import cached_property, lru_cache
 
 from citeqa.index.lexicon import Lexicon
-from citeqa.textutil import quoted_spans, singular_forms, squash
+from citeqa.textutil import YEAR_RE, quoted_spans, singular_forms, squash
 
 MONTH_WORDS = (
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
@@ -290,7 +290,7 @@ class ScopeChecker:
 
     def missing_years(self, question: str, evidence_text: str) -> list[str]:
         """Years the question pins that the retrieved passages never mention ("...tariff in 2024")."""
-        years = re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", question)
+        years = YEAR_RE.findall(question)
         return [y for y in dict.fromkeys(years) if y not in evidence_text]
 
     def missing_names(self, question: str) -> list[str]:

@@ -380,12 +380,14 @@ class ExtractiveAnswerer:
 
     def _similarity_floor(self, question: str, retrieval: Retrieval) -> str:
         """Why no passage is similar enough to answer, or "" when one is (or the question names the paper's words)."""
+        if retrieval.in_scope:
+            return ""
         best, limit = retrieval.top_cosine, self.settings.refusal_threshold
         if PAPER_REFERENCE_RE.search(question) and best >= limit / 2 and self._shares_a_word(question, retrieval):
             return ""  # asked about this paper in so many words, and on its words: answered, with low confidence
-        if not retrieval.in_scope and not self._lexically_about_the_paper(question):
-            return f"no passage is similar enough (best {best:.2f} < {limit})"
-        return ""
+        if self._lexically_about_the_paper(question):
+            return ""
+        return f"no passage is similar enough (best {best:.2f} < {limit})"
 
     def _shares_a_word(self, question: str, retrieval: Retrieval) -> bool:
         """Does a retrieved passage hold one of the question's content words, besides "the author"/"the paper"?
