@@ -55,10 +55,12 @@ eval: $(VENV)/.core-installed
 llm-model: $(VENV)/.llm-installed
 	$(VENV)/bin/python -m citeqa.qa.llm.gguf_file .cache/llm
 
-# the answerability model (corpus/models/answerability.json) and its report (docs/answerability.md) from the gold sets
+# from the gold sets: the answerability model (corpus/models/answerability.json, report docs/answerability.md) and the
+# answer-sentence ranker (corpus/models/sentence_ranker.json, report docs/answer-selection.md)
 train: $(VENV)/.core-installed
 	$(PIP) install -q -e '.[train]'
 	$(VENV)/bin/python -m citeqa.qa.train_answerability
+	$(VENV)/bin/python -m citeqa.qa.train_sentence_ranker
 
 clean-index:
 	find index -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # and answer with a low-confidence notice just above it; "off": the hard rules above (names, years,
     # refusal_threshold), kept as the ablation
     answerability: Literal["on", "off"] = "off"
+    # which sentence of the retrieved passages answers first: "learned" = the logistic regression in
+    # corpus/models/sentence_ranker.json (`make train`); "rules" = hand-set weights (cosine + term overlap + priors)
+    answer_selection: Literal["rules", "learned"] = "learned"
     # chunking
     chunk_chars: Annotated[int, Field(ge=40, le=20_000)] = 220
     # answering

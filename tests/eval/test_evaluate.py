@@ -369,6 +369,7 @@ def test_every_ablation_variant_gets_its_own_index_folder(settings):
         "headings-on",
         "names-off",
         "answerability-on",
+        "selection-rules",
     }
 
 

@@ -47,19 +47,20 @@ def test_evaluative_sentences_are_recognised():
 
 
 def test_a_judgement_question_lifts_inferential_sentences_only(assistant, monkeypatch):
-    import citeqa.qa.answerers.extractive as answer_module
+    from citeqa.qa.sentence_ranker import RULE_WEIGHTS
 
     answerer, retriever = assistant.answerer, assistant.retriever
+    monkeypatch.setattr(answerer, "sentence_ranker", None)  # the rules' scores, each candidate's own
     question = "作者由美国金融业增加值占GDP比重的变化得出什么判断？"
     retrieval = retriever.retrieve(question)
 
     def scores():
         return {(c.hit.unit.id, c.index): c for c in answerer._candidates(question, "zh", retrieval)}
 
-    weight = answer_module.JUDGEMENT_WEIGHT
+    weight = RULE_WEIGHTS["judgement_cue"]
     assert weight > 0
     with_bonus = scores()
-    monkeypatch.setattr(answer_module, "JUDGEMENT_WEIGHT", 0.0)
+    monkeypatch.setitem(RULE_WEIGHTS, "judgement_cue", 0.0)
     without = scores()
     lifted = {k for k, c in with_bonus.items() if EVALUATIVE_RE.search(c.sentence.text)}
     assert lifted and len(lifted) < len(with_bonus)
@@ -68,13 +69,14 @@ def test_a_judgement_question_lifts_inferential_sentences_only(assistant, monkey
 
 
 def test_a_fact_question_gets_no_bonus(assistant, monkeypatch):
-    import citeqa.qa.answerers.extractive as answer_module
+    from citeqa.qa.sentence_ranker import RULE_WEIGHTS
 
     answerer, retriever = assistant.answerer, assistant.retriever
+    monkeypatch.setattr(answerer, "sentence_ranker", None)
     question = "美国金融业增加值占GDP比重是多少？"
     retrieval = retriever.retrieve(question)
     before = [c.score for c in answerer._candidates(question, "zh", retrieval)]
-    monkeypatch.setattr(answer_module, "JUDGEMENT_WEIGHT", 5.0)
+    monkeypatch.setitem(RULE_WEIGHTS, "judgement_cue", 5.0)
     assert [c.score for c in answerer._candidates(question, "zh", retrieval)] == before
 
 

@@ -43,6 +43,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("headings-on", "chunks indexed with their section's heading", {"attach_headings": True}),
     Variant("names-off", "no refusal for names the paper never mentions", {"refuse_unknown_names": False}),
     Variant("answerability-on", "the answerability model instead of the hard refusal rules", {"answerability": "on"}),
+    Variant("selection-rules", "answer sentences ordered by the hand-weighted rules", {"answer_selection": "rules"}),
 )
 
 

@@ -81,13 +81,13 @@ class Fit:
         return 1.0 / (1.0 + np.exp(-np.clip(z @ self.coefficients + self.intercept, -40, 40)))
 
 
-def fit(x: np.ndarray, y: np.ndarray) -> Fit:
+def fit(x: np.ndarray, y: np.ndarray, c: float = C) -> Fit:
     from sklearn.linear_model import LogisticRegression
 
     means = x.mean(axis=0)
     scales = x.std(axis=0)
     scales[scales < 1e-9] = 1.0  # a constant feature (e.g. none quoted in a small subset) contributes nothing
-    model = LogisticRegression(C=C, max_iter=2000).fit((x - means) / scales, y)
+    model = LogisticRegression(C=c, max_iter=2000).fit((x - means) / scales, y)
     return Fit(means, scales, model.coef_[0].astype(float), float(model.intercept_[0]))
 
 
@@ -298,9 +298,8 @@ def report_markdown(model: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_doc(path: Path, model: dict[str, Any]) -> None:
+def write_doc(path: Path, block: str, title: str = "Answerability") -> None:
     """Replace the generated block of the doc (the hand-written rest stays), or start the doc."""
-    block = report_markdown(model)
     if path.is_file():
         text = path.read_text(encoding="utf-8")
         if DOC_BEGIN in text and DOC_END in text:
@@ -309,7 +308,7 @@ def write_doc(path: Path, model: dict[str, Any]) -> None:
         else:
             text = text.rstrip() + "\n\n" + block + "\n"
     else:
-        text = "# Answerability\n\n" + block + "\n"
+        text = f"# {title}\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 
@@ -357,7 +356,7 @@ def main(argv: Sequence[str] | None = None, assistant: Any = None) -> int:
         )
     doc = args.doc or settings.root / "docs" / "answerability.md"
     if str(doc) != "-":
-        write_doc(doc, model)
+        write_doc(doc, report_markdown(model))
     pooled = model["report"]["leave_one_set_out"]["pooled"]
     print(
         f"wrote {out} in {time.perf_counter() - started:.1f} s; thresholds {model['thresholds']}; "

