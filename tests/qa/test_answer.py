@@ -303,3 +303,39 @@ def test_a_long_random_cjk_question_gives_the_tagger_bounded_work(assistant):
         assert tagger_steps(tagger_text(question)) <= TAGGER_BUDGET
         answer = assistant.ask(question)
         assert answer.answered is False  # gibberish is still refused
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what percentage of the chips act money went to chip research?", "美国有百分之多少的选民支持制造业回流？"],
+)
+def test_a_percentage_the_passages_never_state_is_refused_with_the_reason(assistant, question):
+    from citeqa.qa.answerers.extractive import NO_PERCENTAGE
+
+    answer = assistant.ask(question)
+    assert not answer.answered
+    assert answer.refusal_reason == NO_PERCENTAGE
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "美墨加协定要求汽车零部件有多大比例原产于成员国？",  # the share is stated (75%)
+        "why did the share of manufacturing in us gdp fall?",  # a "why" question: the share is context
+        "制造业占GDP比重为什么下降？",
+    ],
+)
+def test_questions_whose_share_is_stated_or_only_context_are_answered(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.answered, answer.refusal_reason
+
+
+def test_the_percentage_rule_is_the_rules_alone(assistant):
+    """With the answerability model on, its own answer-type feature decides, not this rule."""
+    from citeqa.qa.answer import detect_language
+    from citeqa.qa.answerers.extractive import NO_PERCENTAGE, ExtractiveAnswerer
+
+    answerer = ExtractiveAnswerer(assistant.retriever, assistant.settings.replace(answerability="on"))
+    question = "what percentage of the chips act money went to chip research?"
+    answer = answerer.answer(question, detect_language(question), assistant.retriever.retrieve(question))
+    assert answer.refusal_reason != NO_PERCENTAGE

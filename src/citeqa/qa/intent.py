@@ -34,6 +34,10 @@ JUDGEMENT_INTENT_RE = re.compile(
     r"|认为|觉得|判断|评价|看法|观点|结论|怎么看|得出",
     re.IGNORECASE,
 )
+# the question asks why or how something is explained: a figure word in it ("占比降了") is context, not what is asked
+EXPLANATION_INTENT_RE = re.compile(
+    r"\bwhy\b|\bexplain\w*|\breasons?\b|为什么|为何|怎么解释|如何解释|原因", re.IGNORECASE
+)
 # inferential and evaluative sentences, where Chinese academic prose states its verdicts ("这表明…", "因此…")
 EVALUATIVE_RE = re.compile(r"说明|表明|意味着|因此|可见|由此|总之|总体|归根结底|综上|实质|根本目的|直接目的")
 # a question that names a part of the paper ("in the abstract", "the lit review footnote", 结语里) is about it
