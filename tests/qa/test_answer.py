@@ -338,4 +338,5 @@ def test_the_percentage_rule_is_the_rules_alone(assistant):
     answerer = ExtractiveAnswerer(assistant.retriever, assistant.settings.replace(answerability="on"))
     question = "what percentage of the chips act money went to chip research?"
     answer = answerer.answer(question, detect_language(question), assistant.retriever.retrieve(question))
+    assert answer.answerability is not None  # the model decided
     assert answer.refusal_reason != NO_PERCENTAGE

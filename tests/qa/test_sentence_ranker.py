@@ -66,7 +66,7 @@ def test_the_shipped_ranker_loads_and_counts_a_missing_answer_type_against_a_sen
     assert scores[0] > scores[1]  # same similarity; only the first holds the figure asked for
 
 
-def test_a_ranker_trained_on_other_features_is_refused(tmp_path, shipped):
+def test_a_ranker_trained_on_other_features_is_refused(tmp_path):
     data = {
         "features": ["cosine"],
         "means": [0.0],
@@ -80,11 +80,29 @@ def test_a_ranker_trained_on_other_features_is_refused(tmp_path, shipped):
         LearnedRanker.load(path)
 
 
-def test_a_missing_ranker_file_falls_back_to_the_rules_with_a_warning(settings, tmp_path, caplog):
+@pytest.mark.parametrize("broken", ["scales", "coefficients"])
+def test_a_ranker_with_zero_scales_or_non_finite_numbers_is_refused(tmp_path, shipped, broken):
+    data = {
+        "features": list(shipped.features),
+        "means": shipped.means.tolist(),
+        "scales": shipped.scales.tolist(),
+        "coefficients": shipped.coefficients.tolist(),
+        "intercept": shipped.intercept,
+    }
+    data[broken] = [0.0 if broken == "scales" else float("nan")] * len(FEATURES)
+    path = tmp_path / "ranker.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"non-finite numbers or zero scales"):
+        LearnedRanker.load(path)
+
+
+@pytest.mark.parametrize("content", [None, "{not json"])
+def test_a_missing_or_corrupt_ranker_file_falls_back_to_the_rules_with_a_warning(settings, tmp_path, caplog, content):
     from citeqa.qa.answerers.extractive import ExtractiveAnswerer
 
     (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "sentence_ranker.json").write_text("{not json", encoding="utf-8")
+    if content is not None:
+        (tmp_path / "models" / "sentence_ranker.json").write_text(content, encoding="utf-8")
     with caplog.at_level(logging.WARNING):
         assert ExtractiveAnswerer._load_ranker(settings.replace(corpus_dir=tmp_path)) is None
     assert "the rules rank sentences" in caplog.text

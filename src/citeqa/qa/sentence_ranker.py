@@ -167,6 +167,9 @@ class LearnedRanker:
             len(FEATURES)
         }:
             raise ValueError(f"{path}: the sentence ranker was trained on other features; run `make train`")
+        values = np.concatenate([ranker.means, ranker.scales, ranker.coefficients, [ranker.intercept]])
+        if not np.isfinite(values).all() or (ranker.scales <= 0).any():
+            raise ValueError(f"{path}: the sentence ranker holds non-finite numbers or zero scales; run `make train`")
         return ranker
 
     def scores(self, x: np.ndarray) -> np.ndarray:

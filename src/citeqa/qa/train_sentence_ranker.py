@@ -59,12 +59,16 @@ def _recording(answerer: Any) -> Iterator[list[tuple[np.ndarray, list[str]]]]:
         calls.append((x, [c.text for c in candidates]))
         return x
 
+    previous = vars(answerer).get("candidate_features")
     answerer.candidate_features = record
     try:
         with _ranked_by(answerer, None):
             yield calls
     finally:
-        del answerer.candidate_features  # the instance attribute goes: the method shows through again
+        if previous is None:
+            del answerer.candidate_features  # the instance attribute goes: the method shows through again
+        else:
+            answerer.candidate_features = previous
 
 
 @contextmanager
@@ -91,7 +95,9 @@ def collect(
                 calls.clear()
                 answer = assistant.ask(item.question)
                 results[name].append(score_answer(item, answer))
-                if item.kind == "out-of-scope" or not item.key_facts or not calls:
+                # a refused question recorded no candidates of its own; a source answer's are a source's
+                from_source = any(c.kind == "source" for c in answer.citations)
+                if item.kind == "out-of-scope" or not item.key_facts or not answer.answered or from_source:
                     continue
                 x, texts = calls[0]
                 y = np.array([holds_key_fact(t, item.key_facts) for t in texts], dtype=int)
@@ -165,7 +171,7 @@ def train(
         pooled_learned += learned
         if tick:
             r, lrn = per_set[name]["rules"], per_set[name]["learned"]
-            tick(f"{name}: key facts rules {r['key_fact_accuracy']:.3f} learned {lrn['key_fact_accuracy']:.3f}")
+            tick(f"{name}: key facts rules {_f(r['key_fact_accuracy'])} learned {_f(lrn['key_fact_accuracy'])}")
     final = ranker_of(questions)
     y = np.concatenate([q.y for q in questions])
     return {

@@ -76,6 +76,7 @@ class _Candidate:
     index: int  # sentence index in the unit
     sentence: Sentence
     score: float  # the rules' score: how close to the best a sentence must be to join the answer
+    rule_score: float = 0.0  # the rules' own score (the best's `score` is raised to the question's best)
 
 
 class ExtractiveAnswerer:
@@ -156,12 +157,15 @@ class ExtractiveAnswerer:
         x = self.candidate_features(question, language, [c for _, _, c in items])
         rules = rule_scores(x)
         out = [
-            _Candidate(c.rank, hit, index, hit.unit.sentences[index], float(score))
+            _Candidate(c.rank, hit, index, hit.unit.sentences[index], float(score), float(score))
             for (hit, index, c), score in zip(items, rules, strict=True)
         ]
         if not (learned and self.sentence_ranker is not None):
             return sorted(out, key=lambda c: -c.score)
-        order = np.argsort(-self.sentence_ranker.scores(x), kind="stable")
+        learned_scores = self.sentence_ranker.scores(x)
+        if not np.isfinite(learned_scores).all():
+            return sorted(out, key=lambda c: -c.score)
+        order = np.argsort(-learned_scores, kind="stable")
         ranked = [out[i] for i in order]
         ranked[0].score = float(rules.max())
         return ranked
@@ -442,8 +446,10 @@ class ExtractiveAnswerer:
             candidates = self._candidates(question, language, retrieval)
         missing = self.scope.missing_names(question) if self.settings.refuse_unknown_names else []
         years = self.answerability_features.missing_years(question, [h.unit for h in retrieval.hits])
-        best = candidates[0].score if candidates else 0.0
-        sentences = [c.sentence.text for c in candidates[:3]]
+        # in the rules' order, whatever orders the answer: the answerability model was trained on these features
+        by_rules = sorted(candidates, key=lambda c: -c.rule_score)
+        best = by_rules[0].rule_score if by_rules else 0.0
+        sentences = [c.sentence.text for c in by_rules[:3]]
         values = self.answerability_features.compute(question, retrieval, best, sentences, missing, years)
         return values, {"missing_names": missing, "missing_years": years}
 
