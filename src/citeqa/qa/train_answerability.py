@@ -243,6 +243,17 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{100 * v:.1f}%"
 
 
+def coefficient_table(model: dict[str, Any]) -> list[str]:
+    """The Markdown lines of a logistic regression's features, their standardization and coefficients."""
+    lines = ["### Features and coefficients (standardized)", "", "| feature | mean | scale | coefficient |"]
+    lines.append("| :-- | --: | --: | --: |")
+    for f, mean, scale, coef in zip(
+        model["features"], model["means"], model["scales"], model["coefficients"], strict=True
+    ):
+        lines.append(f"| `{f}` | {mean:.3f} | {scale:.3f} | {coef:+.3f} |")
+    return [*lines, f"| intercept | | | {model['intercept']:+.3f} |"]
+
+
 def report_markdown(model: dict[str, Any]) -> str:
     r = model["report"]
     loso = r["leave_one_set_out"]
@@ -282,13 +293,7 @@ def report_markdown(model: dict[str, Any]) -> str:
             f"| {_pct(pooled['out_of_scope_refused'])} | {_pct(pooled['answerable_low'])} "
             f"| {_pct(pooled['out_of_scope_low'])} | {auc_text} | | |"
         )
-    lines += ["", "### Features and coefficients (standardized)", "", "| feature | mean | scale | coefficient |"]
-    lines.append("| :-- | --: | --: | --: |")
-    for f, mean, scale, coef in zip(
-        model["features"], model["means"], model["scales"], model["coefficients"], strict=True
-    ):
-        lines.append(f"| `{f}` | {mean:.3f} | {scale:.3f} | {coef:+.3f} |")
-    lines += [f"| intercept | | | {model['intercept']:+.3f} |", ""]
+    lines += ["", *coefficient_table(model), ""]
     lines += ["### Reliability (out-of-fold, all sets)", "", "| P(answerable) | n | mean P | answerable share |"]
     lines.append("| :-- | --: | --: | --: |")
     for b in r["reliability_out_of_fold"]:

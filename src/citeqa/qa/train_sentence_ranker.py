@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from citeqa.qa.sentence_ranker import FEATURES, CandidateSentence, LearnedRanker, model_path
-from citeqa.qa.train_answerability import _subset, fit, write_doc
+from citeqa.qa.train_answerability import _subset, coefficient_table, fit, write_doc
 
 DEFAULT_SETS = ("gold", *(f"blind-{c}" for c in "abcdefghijk"))
 C = 1.0  # L2 strength (not tuned: the leave-one-set-out figures below are for this value only)
@@ -230,13 +230,7 @@ def report_markdown(model: dict[str, Any]) -> str:
         f"| {_f(ru['citation_recall'])} / {_f(le['citation_recall'])} "
         f"| {_f(ru['citation_precision'])} / {_f(le['citation_precision'])} | |"
     )
-    lines += ["", "### Features and coefficients (standardized)", "", "| feature | mean | scale | coefficient |"]
-    lines.append("| :-- | --: | --: | --: |")
-    for f, mean, scale, coef in zip(
-        model["features"], model["means"], model["scales"], model["coefficients"], strict=True
-    ):
-        lines.append(f"| `{f}` | {mean:.3f} | {scale:.3f} | {coef:+.3f} |")
-    lines += [f"| intercept | | | {model['intercept']:+.3f} |", "", DOC_END]
+    lines += ["", *coefficient_table(model), "", DOC_END]
     return "\n".join(lines)
 
 
