@@ -307,7 +307,11 @@ def test_a_long_random_cjk_question_gives_the_tagger_bounded_work(assistant):
 
 @pytest.mark.parametrize(
     "question",
-    ["what percentage of the chips act money went to chip research?", "美国有百分之多少的选民支持制造业回流？"],
+    [
+        "what percentage of the chips act money went to chip research?",
+        "美国有百分之多少的选民支持制造业回流？",
+        "what tax rate did the made in america tax plan set for offshore profits?",  # a rate is a percentage
+    ],
 )
 def test_a_percentage_the_passages_never_state_is_refused_with_the_reason(assistant, question):
     from citeqa.qa.answerers.extractive import NO_PERCENTAGE
@@ -323,6 +327,8 @@ def test_a_percentage_the_passages_never_state_is_refused_with_the_reason(assist
         "美墨加协定要求汽车零部件有多大比例原产于成员国？",  # the share is stated (75%)
         "why did the share of manufacturing in us gdp fall?",  # a "why" question: the share is context
         "制造业占GDP比重为什么下降？",
+        "tcja repatriation tax rate on cash profits?",  # the rate is stated (15.5%)
+        "which document does the paper cite for the push for a global minimum tax rate?",  # a source question
     ],
 )
 def test_questions_whose_share_is_stated_or_only_context_are_answered(assistant, question):
@@ -340,3 +346,22 @@ def test_the_percentage_rule_is_the_rules_alone(assistant):
     answer = answerer.answer(question, detect_language(question), assistant.retriever.retrieve(question))
     assert answer.answerability is not None  # the model decided
     assert answer.refusal_reason != NO_PERCENTAGE
+
+
+def test_a_question_comparing_two_years_gets_a_sentence_for_each(assistant):
+    """The paper states the goods trade deficit of 2000 and of 2022 in different sentences: both join the answer
+    (without the rule only the 2022 sentence does)."""
+    answer = assistant.ask("us trade deficit in goods 2000 and 2022")
+    assert answer.answered
+    assert "4467" in answer.answer.replace(" ", "")
+    assert "11830" in answer.answer.replace(" ", "")
+
+
+def test_a_question_pinning_one_year_gets_no_extra_sentence_for_it(assistant):
+    from citeqa.qa.answerers.extractive import _year_answers
+
+    answer = assistant.ask("us goods trade deficit in 2008?")
+    assert answer.answered
+    retrieval = assistant.retriever.retrieve("us goods trade deficit in 2008?")
+    candidates = assistant.answerer._candidates("us goods trade deficit in 2008?", "en", retrieval)
+    assert _year_answers("us goods trade deficit in 2008?", candidates, candidates[:1], lambda unit: True) == []

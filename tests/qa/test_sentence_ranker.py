@@ -42,6 +42,29 @@ def test_features_say_what_the_question_wants_and_what_each_sentence_holds():
     assert feature_matrix(question, set(), set(), False, []).shape == (0, len(FEATURES))
 
 
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # dated inside the named term, dated outside it, named outright, dated across two terms (neither)
+        ("拜登任内制造业建设支出涨了多少", [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 0.0]]),
+        (
+            "how much did factory construction spending grow under biden",
+            [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 0.0]],
+        ),
+        ("制造业建设支出涨了多少", [[0.0, 0.0]] * 4),  # no president named: both features off
+    ],
+)
+def test_a_named_presidents_term_matches_sentences_dated_inside_it(question, expected):
+    sentences = [
+        "2021 年 1 月至 2023 年 9 月，制造业建设支出增长了 2.61 倍。",
+        "2012 年，制造业建设支出低速增长。",
+        "拜登政府宣布了新的计划。",
+        "从 2009 年 1 月至 2021 年 1 月，美国制造业建设支出低速增长。",
+    ]
+    x = feature_matrix(question, tokens(question), set(), False, [_candidate(t, 0.5) for t in sentences])
+    assert np.column_stack([_column(x, "term_match"), _column(x, "term_mismatch")]).tolist() == expected
+
+
 def test_the_rules_are_the_former_formula_as_weights():
     question = "which act appropriated 390 for chips"
     q_tokens = tokens(question)

@@ -52,7 +52,12 @@ BEST_SENTENCES = 3
 # what kind of answer the question wants, in both languages; a near-miss question often asks for a figure or
 # a date the passages on its topic never state
 ASKS: dict[str, re.Pattern[str]] = {
-    "percent": re.compile(r"\bper ?cent(?:age)?\b|%|\bproportion\b|\bshare of\b|比例|比重|百分之|占比|份额|几成", re.I),
+    # a rate (a tax, tariff, duty, growth or unemployment rate) is a percentage too
+    "percent": re.compile(
+        r"\bper ?cent(?:age)?\b|%|\bproportion\b|\bshare of\b|\brates?\b|比例|比重|百分之|占比|份额|几成"
+        r"|税率|增长率|失业率|利率",
+        re.I,
+    ),
     "date": re.compile(
         r"\bwhen\b|\bwhat (?:year|date|month|day)\b|\bwhich (?:year|month|day)\b|\bin what year\b|\bhow long ago\b"
         r"|哪一?年|哪个月|几月|哪天|何时|什么时候|哪一天|日期|年份",

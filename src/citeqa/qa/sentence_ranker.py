@@ -20,7 +20,7 @@ import numpy as np
 from citeqa.figures import extract_figures
 from citeqa.qa.answerability import ASKS, FIGURE_KINDS, PERSON_RE
 from citeqa.qa.intent import CITATION_INTENT_RE, EVALUATIVE_RE
-from citeqa.textutil import cjk_ratio
+from citeqa.textutil import YEAR_RE, cjk_ratio
 
 MODEL_FILE = Path("models") / "sentence_ranker.json"  # under the corpus folder
 FEATURES: tuple[str, ...] = (
@@ -42,6 +42,8 @@ FEATURES: tuple[str, ...] = (
     "log_chars",  # log of its length
     "zh",  # Chinese question (similarities run on another scale)
     "zh_cosine",  # cosine for Chinese questions only
+    "term_match",  # the question names a president and the sentence names them or dates itself inside their term
+    "term_mismatch",  # ... and the sentence's years all lie outside that term ("under Biden" vs. the 2009-2021 figure)
 )
 # the "rules" scorer: the answerer's former formula as weights over the same features
 RULE_WEIGHTS = {
@@ -55,6 +57,14 @@ RULE_WEIGHTS = {
 MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
                "november", "december")  # fmt: skip
 MONTHS = {m: str(i) for i, m in enumerate(MONTH_NAMES, start=1)}
+# presidents the paper's period spans, with their years in office (first and last calendar year, inclusive):
+# students ask "under Biden" / "拜登任内" where the paper dates the figure ("2021 年 1 月至 2023 年 9 月")
+PRESIDENT_TERMS: dict[str, tuple[re.Pattern[str], tuple[tuple[int, int], ...]]] = {
+    "bush": (re.compile(r"\bbush\b|小布什|布什", re.I), ((2001, 2009),)),
+    "obama": (re.compile(r"\bobama\b|奥巴马", re.I), ((2009, 2017),)),
+    "trump": (re.compile(r"\btrump\b|特朗普|川普", re.I), ((2017, 2021), (2025, 2029))),
+    "biden": (re.compile(r"\bbiden\b|拜登", re.I), ((2021, 2025),)),
+}
 
 
 def tokens(text: str) -> set[str]:
@@ -94,6 +104,7 @@ def feature_matrix(
     asked = [kind for kind, pattern in ASKS.items() if pattern.search(question)]
     asks_source = bool(CITATION_INTENT_RE.search(question))
     zh = float(cjk_ratio(question) >= 0.3)
+    presidents = [name for name, (pattern, _) in PRESIDENT_TERMS.items() if pattern.search(question)]
     rows = []
     for c in candidates:
         s_tokens = tokens(c.text)
@@ -116,6 +127,7 @@ def feature_matrix(
                 "log_chars": math.log(1 + len(c.text)),
                 "zh": zh,
                 "zh_cosine": zh * c.cosine,
+                **_term_features(c.text, presidents),
             }
         )
     x = np.array([[row.get(f, 0.0) for f in FEATURES] for row in rows], dtype=float).reshape(len(rows), len(FEATURES))
@@ -124,6 +136,23 @@ def feature_matrix(
             column = FEATURES.index(name)
             x[:, FEATURES.index(f"{name}_gap")] = x[:, column].max() - x[:, column]
     return x
+
+
+def _term_features(text: str, presidents: Sequence[str]) -> dict[str, float]:
+    """Does the sentence belong to the term of a president the question names (by name or by its years)?"""
+    if not presidents:
+        return {}
+    years = [int(y) for y in YEAR_RE.findall(text)]
+    match = mismatch = False
+    for name in presidents:
+        pattern, terms = PRESIDENT_TERMS[name]
+        if pattern.search(text):
+            match = True
+        elif years:
+            inside = [any(start <= y <= end for start, end in terms) for y in years]
+            match |= all(inside)
+            mismatch |= not any(inside)
+    return {"term_match": float(match), "term_mismatch": float(mismatch and not match)}
 
 
 def _holds_type(text: str, asked: Sequence[str]) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,12 +48,13 @@ from citeqa.qa.intent import (
     WORK_DETAIL_RE,
     WORK_INTENT_RE,
 )
+from citeqa.qa.places import place_name, places_missing
 from citeqa.qa.retrieve import Hit, Retrieval, Retriever
 from citeqa.qa.scope import ScopeChecker, warm_up
 from citeqa.qa.sentence_ranker import CandidateSentence, LearnedRanker, feature_matrix, rule_scores, tokens
 from citeqa.qa.sentence_ranker import model_path as ranker_path
 from citeqa.settings import Settings
-from citeqa.textutil import URL_RE, cjk_ratio, strip_trailing_punct
+from citeqa.textutil import URL_RE, YEAR_RE, cjk_ratio, strip_trailing_punct
 
 ANSWER_POOL = 5  # evidence items whose sentences may answer
 SECOND_SENTENCE_RATIO = 0.92  # a neighbouring sentence joins the answer when it scores this close to the first
@@ -63,6 +65,7 @@ MAX_LIST_ITEMS = 6
 PASSAGE_REACH = 3  # a marker at most this many sentences later still backs an unmarked sentence
 log = logging.getLogger(__name__)
 NO_PERCENTAGE = "the passages on this topic state no percentage"
+NO_PLACE = "the answer passages never mention "  # + the places the question names
 NO_ANSWER_SENTENCE = "no answer sentence found"  # in scope, yet no sentence answers (an llm answerer may try)
 
 
@@ -293,8 +296,11 @@ class ExtractiveAnswerer:
             chosen.sort(key=lambda c: (c.hit_rank, c.index))
             if self.settings.decompose and (parts := question_parts(question)):
                 chosen += self._part_answers(question, language, parts, chosen, evidence)
+            chosen += _year_answers(question, candidates, chosen, self._states_facts)
             if verdict is None and self._states_no_percentage(question, chosen):
                 reason, chosen = NO_PERCENTAGE, []
+            elif verdict is None and (places := places_missing(question, self._answer_texts(chosen))):
+                reason, chosen = NO_PLACE + ", ".join(place_name(p, reply_language) for p in places), []
         if not chosen:
             return Answer(
                 question,
@@ -349,17 +355,24 @@ class ExtractiveAnswerer:
         )
 
     def _states_no_percentage(self, question: str, chosen: list[_Candidate]) -> bool:
-        """The question asks for a percentage or share and no answer sentence (nor an explanatory footnote they
-        cite) states one: the paper gives that figure nowhere near the topic. On the 14 development sets this
-        refused 7 more near misses and no answerable question ("why" questions that mention a share are exempt:
-        one such was the only answerable question it caught); asking for an amount, a date or a person the answer
-        lacks separated nothing (as many answerable questions as near misses)."""
+        """The question asks for a percentage, share or rate and no answer sentence (nor an explanatory footnote they
+        cite) states one: the paper gives that figure nowhere near the topic. On the development sets this refused
+        7 more near misses and no answerable question ("why" questions that mention a share are exempt: one such was
+        the only answerable question it caught; "which document is cited for the rate" questions are exempt too);
+        asking for an amount, a date or a person the answer lacks separated nothing (as many answerable questions
+        as near misses)."""
         if not ASKS["percent"].search(question) or EXPLANATION_INTENT_RE.search(question):
             return False
+        if CITATION_INTENT_RE.search(question):  # "which document is cited for the minimum tax rate": a source
+            return False
+        texts = self._answer_texts(chosen)
+        return not any(f.kind in FIGURE_KINDS["percent"] for t in texts for f in extract_figures(t))
+
+    def _answer_texts(self, chosen: list[_Candidate]) -> list[str]:
+        """The answer's sentences and the explanatory footnotes they cite (what the answer would show)."""
         paper = self.retriever.index.corpus.paper
         texts = [c.sentence.text for c in chosen]
-        texts += [paper.footnote(f).text for c in chosen for f in self._footnotes_backing(c)]
-        return not any(f.kind in FIGURE_KINDS["percent"] for t in texts for f in extract_figures(t))
+        return texts + [paper.footnote(f).text for c in chosen for f in self._footnotes_backing(c)]
 
     def _source_answer(
         self,
@@ -591,6 +604,32 @@ def _confidence(top_cosine: float, threshold: float) -> str:
     of the hard rules (answerability off); the answerability model's bands replace it when on."""
     margin = abs(top_cosine - threshold)
     return "high" if margin >= 0.15 else "medium" if margin >= 0.05 else "low"
+
+
+def _year_answers(
+    question: str, candidates: list[_Candidate], chosen: list[_Candidate], states_facts: Callable[[Unit], bool]
+) -> list[_Candidate]:
+    """A question comparing several years ("in 1980 and in Q1 2023", "2000年 … 到2022年") wants a figure for
+    each: for a year the answer does not state, the best-ordered candidate sentence that states it (a fact, not a
+    reference's publication year) joins the answer."""
+    years = list(dict.fromkeys(YEAR_RE.findall(question)))
+    if len(years) < 2:
+        return []
+    stated = set(YEAR_RE.findall(" ".join(c.sentence.text for c in chosen)))
+    added: list[_Candidate] = []
+    for year in years:
+        if year in stated:
+            continue
+        for c in candidates:
+            if (
+                year in YEAR_RE.findall(c.sentence.text)
+                and states_facts(c.hit.unit)
+                and not _same_sentence(c, chosen + added)
+            ):
+                added.append(c)
+                stated |= set(YEAR_RE.findall(c.sentence.text))
+                break
+    return added
 
 
 def _same_sentence(candidate: _Candidate, others: list[_Candidate]) -> bool:
