@@ -140,25 +140,29 @@ def _forms(chinese: str) -> tuple[str, ...]:
     return (chinese, *CHINESE_VARIANTS.get(chinese, ()))
 
 
-def places_in(question: str) -> list[str]:
-    """The Chinese names of the places the question names, in order, without repeats."""
-    found = [PLACES[m.group(1)] for m in _ENGLISH_RE.finditer(question.lower())]
-    for chinese in dict.fromkeys(PLACES.values()):
-        if any(form in question for form in _forms(chinese)):
-            found.append(chinese)
-    # "印度" inside "印度尼西亚", "墨西哥" inside "新墨西哥": keep the longer name only
-    unique = list(dict.fromkeys(found))
-    return [p for p in unique if not any(p != q and p in q for q in unique)]
-
-
+# every Chinese form, longest first: at one position the longer name wins ("新墨西哥" is not also "墨西哥",
+# "印度尼西亚" not also "印度"), while "印度和印度尼西亚" still names both
+_CHINESE_OF = {form: chinese for chinese in PLACES.values() for form in _forms(chinese)}
+_CHINESE_RE = re.compile("|".join(sorted(map(re.escape, _CHINESE_OF), key=len, reverse=True)))
 ENGLISH_OF: dict[str, list[str]] = {}
 for _english, _chinese in PLACES.items():
     ENGLISH_OF.setdefault(_chinese, []).append(_english)
+ACRONYMS = {"eu", "uk", "asean"}
+
+
+def places_in(question: str) -> list[str]:
+    """The Chinese names of the places the question names, in order, without repeats."""
+    found = [PLACES[m.group(1)] for m in _ENGLISH_RE.finditer(question.lower())]
+    found += [_CHINESE_OF[m.group(0)] for m in _CHINESE_RE.finditer(question)]
+    return list(dict.fromkeys(found))
 
 
 def place_name(chinese: str, language: str) -> str:
     """The place as a reply in that language names it ("越南" -> "Vietnam" in English)."""
-    return chinese if language == "zh" else ENGLISH_OF[chinese][0].title().replace("Eu", "EU").replace("Uk", "UK")
+    if language == "zh":
+        return chinese
+    english = ENGLISH_OF[chinese][0]
+    return english.upper() if english in ACRONYMS else english.title()
 
 
 def places_missing(question: str, texts: list[str]) -> list[str]:
