@@ -132,6 +132,8 @@ def _claim_index_dir(root: Path) -> None:
         return
     if root.is_dir():
         entries = {p.name for p in root.iterdir()}
+        if INDEX_MARK in entries:  # a concurrent builder marked it between the check above and this listing
+            return
         legacy = {"builds", "current"} <= entries and all(_is_citeqa_build(b) for b in (root / "builds").iterdir())
         if entries - {"README.md", LOCK} and not legacy:
             raise IndexLocationError(
