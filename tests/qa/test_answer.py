@@ -358,10 +358,8 @@ def test_a_question_comparing_two_years_gets_a_sentence_for_each(assistant):
 
 
 def test_a_question_pinning_one_year_gets_no_extra_sentence_for_it(assistant):
-    from citeqa.qa.answerers.extractive import _year_answers
-
     answer = assistant.ask("us goods trade deficit in 2008?")
     assert answer.answered
     retrieval = assistant.retriever.retrieve("us goods trade deficit in 2008?")
     candidates = assistant.answerer._candidates("us goods trade deficit in 2008?", "en", retrieval)
-    assert _year_answers("us goods trade deficit in 2008?", candidates, candidates[:1], lambda unit: True) == []
+    assert assistant.answerer._year_answers("us goods trade deficit in 2008?", candidates, candidates[:1]) == []

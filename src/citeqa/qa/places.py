@@ -147,6 +147,11 @@ _CHINESE_RE = re.compile("|".join(sorted(map(re.escape, _CHINESE_OF), key=len, r
 ENGLISH_OF: dict[str, list[str]] = {}
 for _english, _chinese in PLACES.items():
     ENGLISH_OF.setdefault(_chinese, []).append(_english)
+# a place's English names as one pattern, compiled once (not per question)
+_ENGLISH_NAMED = {
+    chinese: re.compile(r"(?<![a-z])(?:" + "|".join(map(re.escape, names)) + r")(?![a-z])")
+    for chinese, names in ENGLISH_OF.items()
+}
 ACRONYMS = {"eu", "uk", "asean"}
 
 
@@ -172,6 +177,5 @@ def places_missing(question: str, texts: list[str]) -> list[str]:
     return [
         p
         for p in places_in(question)
-        if not any(form in joined for form in _forms(p))
-        and not any(re.search(r"(?<![a-z])" + re.escape(e) + r"(?![a-z])", lower) for e in ENGLISH_OF[p])
+        if not any(form in joined for form in _forms(p)) and not _ENGLISH_NAMED[p].search(lower)
     ]

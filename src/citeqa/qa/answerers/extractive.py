@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -296,7 +295,7 @@ class ExtractiveAnswerer:
             chosen.sort(key=lambda c: (c.hit_rank, c.index))
             if self.settings.decompose and (parts := question_parts(question)):
                 chosen += self._part_answers(question, language, parts, chosen, evidence)
-            chosen += _year_answers(question, candidates, chosen, self._states_facts)
+            chosen += self._year_answers(question, candidates, chosen)
             if verdict is None and self._states_no_percentage(question, chosen):
                 reason, chosen = NO_PERCENTAGE, []
             elif verdict is None and (places := places_missing(question, self._answer_texts(chosen))):
@@ -353,6 +352,29 @@ class ExtractiveAnswerer:
             confidence=confidence,
             answerability=answerability,
         )
+
+    def _year_answers(self, question: str, candidates: list[_Candidate], chosen: list[_Candidate]) -> list[_Candidate]:
+        """A question comparing several years ("in 1980 and in Q1 2023", "2000年 … 到2022年") wants a figure for
+        each: for a year the answer does not state, the best-ordered candidate sentence that states it (a fact, not a
+        reference's publication year) joins the answer."""
+        years = list(dict.fromkeys(YEAR_RE.findall(question)))
+        if len(years) < 2:
+            return []
+        stated = set(YEAR_RE.findall(" ".join(c.sentence.text for c in chosen)))
+        added: list[_Candidate] = []
+        for year in years:
+            if year in stated:
+                continue
+            for c in candidates:
+                if (
+                    year in YEAR_RE.findall(c.sentence.text)
+                    and self._states_facts(c.hit.unit)
+                    and not _same_sentence(c, chosen + added)
+                ):
+                    added.append(c)
+                    stated |= set(YEAR_RE.findall(c.sentence.text))
+                    break
+        return added
 
     def _states_no_percentage(self, question: str, chosen: list[_Candidate]) -> bool:
         """The question asks for a percentage, share or rate and no answer sentence (nor an explanatory footnote they
@@ -604,32 +626,6 @@ def _confidence(top_cosine: float, threshold: float) -> str:
     of the hard rules (answerability off); the answerability model's bands replace it when on."""
     margin = abs(top_cosine - threshold)
     return "high" if margin >= 0.15 else "medium" if margin >= 0.05 else "low"
-
-
-def _year_answers(
-    question: str, candidates: list[_Candidate], chosen: list[_Candidate], states_facts: Callable[[Unit], bool]
-) -> list[_Candidate]:
-    """A question comparing several years ("in 1980 and in Q1 2023", "2000年 … 到2022年") wants a figure for
-    each: for a year the answer does not state, the best-ordered candidate sentence that states it (a fact, not a
-    reference's publication year) joins the answer."""
-    years = list(dict.fromkeys(YEAR_RE.findall(question)))
-    if len(years) < 2:
-        return []
-    stated = set(YEAR_RE.findall(" ".join(c.sentence.text for c in chosen)))
-    added: list[_Candidate] = []
-    for year in years:
-        if year in stated:
-            continue
-        for c in candidates:
-            if (
-                year in YEAR_RE.findall(c.sentence.text)
-                and states_facts(c.hit.unit)
-                and not _same_sentence(c, chosen + added)
-            ):
-                added.append(c)
-                stated |= set(YEAR_RE.findall(c.sentence.text))
-                break
-    return added
 
 
 def _same_sentence(candidate: _Candidate, others: list[_Candidate]) -> bool:
