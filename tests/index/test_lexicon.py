@@ -67,5 +67,11 @@ def test_acronyms_in_the_dictionary_translate_too():
 
 
 def test_abbreviations_that_are_ordinary_words_are_listed(small):
-    assert "同比" in small.common_abbreviations  # jieba tags it j; CC-CEDICT: "year on year"
-    assert "欧盟" not in small.common_abbreviations  # "European Union": a name
+    assert "同比" in small.common_words  # jieba tags it j; CC-CEDICT: "year on year"
+    assert "欧盟" not in small.common_words  # "European Union": a name
+
+
+def test_ordinary_words_jieba_tags_as_names_are_listed(small):
+    assert "卡住" in small.common_words  # jieba's dictionary: nr; CC-CEDICT: "to jam/to choke"
+    assert "扎堆" in small.common_words  # ns; "to gather together"
+    assert "墨西哥" not in small.common_words  # ns; "Mexico": a name

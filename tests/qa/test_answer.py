@@ -160,6 +160,12 @@ def test_names_jieba_glues_to_the_next_word_sentence_starts_and_metonyms_are_not
     assert checker.missing_names("Did the US match Japan? One said yes.") == ["Japan"]
 
 
+def test_a_fragment_jieba_guesses_after_a_wrong_cut_is_not_a_name():
+    question = "拜登上任后签署的行政令计划用多少预算？"  # jieba: 拜 | 登上 | 任后 (not in its dictionary)
+    assert ScopeChecker("拜登 上任 以来 签署 行政令", {}).missing_names(question) == []  # 上任 is the paper's word
+    assert ScopeChecker("拜登 签署 行政令", {}).missing_names(question) == ["任后"]  # no paper word explains it
+
+
 def test_abbreviations_acronyms_and_cited_sites_count_as_mentioned():
     from citeqa.index.lexicon import Lexicon
 

@@ -105,3 +105,13 @@ def test_a_pinned_year_lifts_the_few_passages_stating_it(assistant):
     assert len(stated) > YEAR_UNITS and everywhere == []
     pinned = assistant.retriever._year_ranking("body", "jobs in 1980 and in 2022")  # 2022 is left out, 1980 kept
     assert pinned and all("1980" in assistant.retriever.units[uid].text for uid, _ in pinned)
+
+
+def test_an_english_name_inside_a_chinese_question_gets_the_papers_chinese_name(assistant):
+    retriever = assistant.retriever
+    assert retriever.expand_query("NNMI 后来改名叫什么？").endswith("国家制造业创新网络")  # the paper: “…”（NNMI）
+    both = "国家制造业创新网络（NNMI）后来改名叫什么？"
+    assert retriever.expand_query(both) == both  # the Chinese name is there already
+    assert retriever.expand_query("制造业就业人数是多少？") == "制造业就业人数是多少？"
+    answer = assistant.ask("NNMI 后来是不是改名了？")
+    assert answer.answered and "NNMI" in answer.quote

@@ -35,6 +35,8 @@ _STOPWORD_TEXT = """a an the and or of to in on at for by from with as into over
     paper article author authors according say says said tell give list name explain describe show find
     us u s one two three four five first second third kind kinds way ways thing things main really actually"""
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+# jieba's part-of-speech tags for names: places, people, organisations, other proper nouns, abbreviations
+NAME_TAGS = frozenset({"ns", "nr", "nrt", "nrfg", "nt", "j"})
 
 
 class LexiconError(RuntimeError):
@@ -96,23 +98,28 @@ def paper_vocabulary(texts: Iterable[str]) -> set[str]:
 
 @dataclass
 class Lexicon:
-    """English phrase or word -> the paper's Chinese words that translate it; and the Chinese abbreviations that
-    are ordinary words (同比 "year on year"), which a tagger would otherwise take for names."""
+    """English phrase or word -> the paper's Chinese words that translate it; and the words jieba's dictionary
+    tags as names or abbreviations that are ordinary words (同比 "year on year", 卡住 "to jam"), which the
+    tagger would otherwise take for names."""
 
     entries: dict[str, list[str]] = field(default_factory=dict)
     source: str = ""
-    common_abbreviations: list[str] = field(default_factory=list)
+    common_words: list[str] = field(default_factory=list)
 
     @classmethod
     def build(cls, texts: Iterable[str]) -> Lexicon:
         vocabulary = paper_vocabulary(texts)
         tags = _jieba_tags()
         entries: dict[str, set[str]] = defaultdict(set)
-        common: set[str] = set()
+        lower_only: set[str] = set()
+        capitalised: set[str] = set()
         for line in _cedict_lines():
             m = ENTRY_RE.match(line)
-            if m and tags.get(m.group(2)) == "j" and not re.search(r"(?:^|/)\s*(?:\([^)]*\)\s*)?[A-Z]", m.group(3)):
-                common.add(m.group(2))  # jieba tags it an abbreviation, CC-CEDICT glosses it in lower case
+            if m and tags.get(m.group(2)) in NAME_TAGS:
+                # a name CC-CEDICT glosses in capitals somewhere (墨西哥 "Mexico"); a word glossed only in lower case
+                # is an ordinary word jieba's dictionary tags as a name (扎堆 "to gather together" is tagged ns)
+                proper = re.search(r"(?:^|/)\s*(?:\([^)]*\)\s*)?[A-Z]", m.group(3))
+                (capitalised if proper else lower_only).add(m.group(2))
             if not m or m.group(2) not in vocabulary:
                 continue
             for gloss in _glosses(m.group(3)):
@@ -120,10 +127,11 @@ class Lexicon:
                 for word in gloss.split():  # single words of a short gloss: "customs duty" -> duty
                     if word not in STOPWORDS:
                         entries[word].add(m.group(2))
+        common = lower_only - capitalised
         return cls({k: sorted(v) for k, v in sorted(entries.items())}, cedict_version(), sorted(common))
 
     def save(self, path: Path) -> None:
-        data = {"source": self.source, "entries": self.entries, "common_abbreviations": self.common_abbreviations}
+        data = {"source": self.source, "entries": self.entries, "common_words": self.common_words}
         path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
 
     @classmethod
@@ -133,7 +141,7 @@ class Lexicon:
     @classmethod
     def from_json(cls, text: str) -> Lexicon:
         data = json.loads(text)
-        return cls(dict(data["entries"]), str(data.get("source", "")), list(data.get("common_abbreviations", [])))
+        return cls(dict(data["entries"]), str(data.get("source", "")), list(data.get("common_words", [])))
 
     def _senses(self, term: str) -> list[str]:
         for form in singular_forms(term):

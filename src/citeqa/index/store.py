@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 UNITS = "units.json"
 LEXICON = "lexicon.json"
-FORMAT_VERSION = 3  # 2: one sentence per cited work, no editorial lines; 3: lexicon acronyms and abbreviations
+FORMAT_VERSION = 4  # 2: one sentence per cited work, no editorial lines; 3: lexicon acronyms and abbreviations;
+# 4: every ordinary word jieba tags as a name is in the lexicon's common words, not only abbreviations
 POOLS = PAPER_POOL_NAMES  # the pools this build owns (the source pool has its own, index/sources/)
 INDEX_MARK = ".citeqa-index"  # this folder is a citeqa index: its builds may be replaced and removed
 BUILD_MARK = ".citeqa-build"  # this build was written by citeqa

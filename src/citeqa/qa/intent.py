@@ -25,6 +25,15 @@ CITATION_INTENT_RE = re.compile(
     r"\b(source|sources|footnote|cite[sd]?|citation|reference[sd]?|backs|backed|supports|supported|document"
     r"|rel(?:y|ies|ied) on|agency|organi[sz]ation|institution|outlet)\b"
     r"|\b(?:comes?|came) from\b|\bwhere (?:do|does|did) .{0,80}\bfrom\b|\bwho (?:came up with|estimated)\b"
+    # the ways English asks for a statement's origin without naming a source: "where's that number from", "where
+    # does the paper get ...", "which industry study is behind ...", "the report it leans on", "who said ..."
+    r"|\bwhere(?:'s|’s| is| are| was| were) .{0,80}\bfrom\b|\bwhere (?:do|does|did) .{0,60}\b(?:get|find|take|draw)\b"
+    r"|\b(?:lean|leans|leaned|leaning|draws?|drew) on\b|\bbehind (?:the|that|this|its) (?:\w+ )?"
+    r"(?:estimate|figure|number|claim|stat|statistic|data|quote|point|argument)s?\b"
+    r"|\bwho (?:said|says|stated|claimed|warned|called|described)\b"
+    r"|\bwhat (?:data|figures|statistics|numbers) (?:does|did|do)\b"
+    r"|\b(?:which|what(?:'s|’s| is)?) (?:the )?(?:[\w-]+ ){0,3}(?:report|study|survey|speech|remarks|fact sheet|dataset"
+    r"|article|piece|publication|think[- ]tank)s?\b"
     r"|来源|出处|脚注|注释|引用|依据|援引|文献|机构|媒体|引自|出自|来自哪|哪里来|从哪|哪份|哪篇|引的|引了",
     re.IGNORECASE,
 )

@@ -38,6 +38,8 @@ def _worker(name: str) -> ThreadPoolExecutor:
 
 YEAR_UNITS = 8  # a year stated in more units than this pins nothing
 CANDIDATES = 30  # per pool and embedder, before fusion
+# the English inside a Chinese question ("IRA 的补贴", "Buy American 法案"): runs of Latin words
+LATIN_RUN_RE = re.compile(r"[A-Za-z][A-Za-z0-9&.'\-]*(?:\s+[A-Za-z][A-Za-z0-9&.'\-]*)*")
 # a question that names a part of the paper ranks that part's chunks as one more fused list
 SECTION_HINTS = (
     (re.compile(r"\b(?:abstract|summary)\b|提要|摘要", re.IGNORECASE), "提要"),
@@ -210,10 +212,19 @@ class Retriever:
 
     def expand_query(self, question: str) -> str:
         """English titles the glossary knows get their Chinese form appended ("USMCA" ->
-        《美国—墨西哥—加拿大协定》): the embedders do not link such names across languages on their own."""
-        if not self.settings.expand_queries or cjk_ratio(question) >= 0.3:
+        《美国—墨西哥—加拿大协定》): the embedders do not link such names across languages on their own. A Chinese
+        question naming one in English ("NNMI 后来改名了吗") gets it too, unless it writes the Chinese as well."""
+        if not self.settings.expand_queries:
             return question
-        terms = [t for t in english_query_terms(question, self._titles) if t not in self._common_terms]
+        chinese = cjk_ratio(question) >= 0.3
+        english = " ".join(LATIN_RUN_RE.findall(question)) if chinese else question
+        if not english:
+            return question
+        terms = [
+            t
+            for t in english_query_terms(english, self._titles)
+            if t not in self._common_terms and not (chinese and t in question)
+        ]
         return question + (" " + " ".join(terms) if terms else "")
 
     def rankings(

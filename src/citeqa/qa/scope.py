@@ -10,7 +10,7 @@ import itertools
 import re
 from functools import cached_property, lru_cache
 
-from citeqa.index.lexicon import Lexicon
+from citeqa.index.lexicon import NAME_TAGS, Lexicon
 from citeqa.textutil import YEAR_RE, quoted_spans, singular_forms, squash
 
 MONTH_WORDS = (
@@ -136,8 +136,6 @@ COUNTRY_ABBREVIATIONS = {
 COUNTRY_OF = set("企方媒军股籍资商货")
 # single characters jieba glues onto the end of a word: locatives, modal verbs and adverbs ("法里", "美国会")
 TRAILING_PARTICLES = set("里上中内会说也都还就才的了和与跟")
-# jieba part-of-speech flags for names: places, people, organisations, other proper nouns, abbreviations
-NAME_FLAGS = {"ns", "nr", "nrt", "nrfg", "nt", "j"}
 
 
 class ScopeChecker:
@@ -165,7 +163,7 @@ class ScopeChecker:
         self._known_chinese += [k for k, v in glossary.items() if v.split(" (")[0].lower() in self._lower]
         # English words and acronyms the dictionary translates into the paper's words
         self._translated = set(lexicon.entries) if lexicon else set()
-        self._common_abbreviations = set(lexicon.common_abbreviations) if lexicon else set()
+        self._common_words = set(lexicon.common_words) if lexicon else set()
         # the sites the paper cites ("NYT" ~ cn.nytimes.com, "Tax Notes" ~ taxnotes.com)
         self._hosts = {h.lower() for h in re.findall(r"https?://([^/\s，。；]+)", corpus_text)}
         self._capitalised = set(re.findall(r"\b[A-Z][a-z]{3,}\b", corpus_text))
@@ -188,8 +186,12 @@ class ScopeChecker:
         return len(word) <= 4 and not word.isupper() and any(_abbreviates(word, w) for w in self._capitalised)
 
     @cached_property  # segmenting the paper waits for the first name jieba may have cut wrongly
+    def _paper_words(self) -> set[str]:
+        return _chinese_words(self._text)
+
+    @cached_property
     def _long_words(self) -> set[str]:
-        return _long_chinese_words(self._text) | self._names
+        return {w for w in self._paper_words if len(w) >= 3} | self._names
 
     def _chinese_present(self, word: str, question: str = "") -> bool:
         if word in self._text or any(word in key for key in self._known_chinese):
@@ -211,7 +213,12 @@ class ScopeChecker:
         # paper's own longer words or author names (桑百川) stands in the question over it
         if at < 0:
             return False
-        return any(start < at + len(word) and at < end for start, end in self._long_word_spans(question))
+        if any(start < at + len(word) and at < end for start, end in self._long_word_spans(question)):
+            return True
+        # a two-character word jieba's dictionary lacks, guessed after a wrong cut ("拜登上任后" -> 拜|登上|任后):
+        # no name when its first character ends a two-character word of the paper (上任) standing before it
+        glued = question[at - 1 : at + 1]
+        return len(word) == 2 and at > 0 and not _in_jieba_dictionary(word) and glued in self._paper_words
 
     def _long_word_spans(self, question: str) -> list[tuple[int, int]]:
         """Where the paper's longer words stand in the question: found once per question, not once per name
@@ -257,10 +264,10 @@ class ScopeChecker:
         return [
             w.word
             for w in pseg.cut(tagger_text(question))
-            if w.flag in NAME_FLAGS
+            if w.flag in NAME_TAGS
             and len(w.word) >= 2
             and w.word not in CHINESE_NOT_NAMES
-            and w.word not in self._common_abbreviations
+            and w.word not in self._common_words
         ]
 
     def quotes_the_paper(self, question: str) -> str:
@@ -369,12 +376,18 @@ def _contains(passage: str, form: str) -> bool:
     return form in passage
 
 
-def _long_chinese_words(text: str) -> set[str]:
-    """The paper's Chinese words of three characters or more (names among them: 桑百川, 雷蒙多)."""
+def _chinese_words(text: str) -> set[str]:
+    """The paper's Chinese words of two characters or more (names among them: 桑百川, 雷蒙多)."""
     import jieba
 
     jieba.setLogLevel(60)
-    return {w for w in jieba.lcut(text) if len(w) >= 3 and all("\u4e00" <= ch <= "\u9fff" for ch in w)}
+    return {w for w in jieba.lcut(text) if len(w) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in w)}
+
+
+def _in_jieba_dictionary(word: str) -> bool:
+    import jieba
+
+    return bool(jieba.dt.FREQ.get(word))
 
 
 def _occurrences(text: str, word: str) -> list[int]:
