@@ -24,7 +24,7 @@ import numpy as np
 
 from citeqa.qa.answerability import FEATURES, model_path
 
-DEFAULT_SETS = ("gold", *(f"blind-{c}" for c in "abcdefghijklm"))
+DEFAULT_SETS = ("gold", *(f"blind-{c}" for c in "abcdefghijklmno"))  # both models train on these
 MAX_FALSE_REFUSALS = 0.03  # target: answerable questions refused at most this share (first priority)
 HIGH_PRECISION = (
     0.95  # "high" confidence: at least this share of the answered questions at or above t_high are answerable
