@@ -217,8 +217,9 @@ class ScopeChecker:
             return True
         # a two-character word jieba's dictionary lacks, guessed after a wrong cut ("拜登上任后" -> 拜|登上|任后):
         # no name when its first character ends a two-character word of the paper (上任) standing before it
-        glued = question[at - 1 : at + 1]
-        return len(word) == 2 and at > 0 and not _in_jieba_dictionary(word) and glued in self._paper_words
+        if len(word) != 2 or at == 0 or _in_jieba_dictionary(word):
+            return False
+        return question[at - 1 : at + 1] in self._paper_words
 
     def _long_word_spans(self, question: str) -> list[tuple[int, int]]:
         """Where the paper's longer words stand in the question: found once per question, not once per name
