@@ -369,3 +369,47 @@ def test_a_question_pinning_one_year_gets_no_extra_sentence_for_it(assistant):
     retrieval = assistant.retriever.retrieve("us goods trade deficit in 2008?")
     candidates = assistant.answerer._candidates("us goods trade deficit in 2008?", "en", retrieval)
     assert assistant.answerer._year_answers("us goods trade deficit in 2008?", candidates, candidates[:1]) == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # the paper gives 2000, 2008 and 2022; 2023 is only the publication year of works the passages cite
+        "how big was the us goods trade deficit in 2023",
+        "us unemployment rate in march 2021?",  # it gives October 2009, January and April 2020, a range since 2022
+    ],
+)
+def test_a_figure_for_a_year_the_answer_never_states_is_refused_with_the_reason(assistant, question):
+    from citeqa.qa.answerers.extractive import NO_YEAR
+
+    answer = assistant.ask(question)
+    assert not answer.answered
+    assert answer.refusal_reason.startswith(NO_YEAR)
+    assert answer.refusal_reason[len(NO_YEAR) :] in question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "us goods trade deficit in 2022?",  # stated
+        # a claim to check, with the student's wrong year: the passage stating the right one corrects it
+        "is it true the us goods trade deficit hit $1,183 billion in 2016?",
+        "why did the goods trade deficit keep growing after 2016?",  # a "why" question: the year is context
+    ],
+)
+def test_a_year_stated_claimed_or_only_context_is_answered(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.answered, answer.refusal_reason
+
+
+def test_a_reference_footnote_publication_year_does_not_count_as_stating_the_year(assistant):
+    """The trade-deficit sentence cites a work published in a year the question may pin; only the sentence and
+    explanatory notes state facts."""
+    question = "us goods trade deficit in 2023?"
+    retrieval = assistant.retriever.retrieve(question)
+    candidates = assistant.answerer._candidates(question, "en", retrieval)
+    chosen = assistant.answerer._select(question, candidates)
+    all_texts = " ".join(assistant.answerer._answer_texts(chosen))
+    facts = " ".join(assistant.answerer._answer_texts(chosen, notes_only=True))
+    assert "2023" in all_texts and "2023" not in facts
+    assert assistant.answerer._unstated_years(question, chosen) == ["2023"]

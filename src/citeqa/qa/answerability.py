@@ -150,7 +150,7 @@ class AnswerabilityFeatures:
         self.lexicon = lexicon
         # figures per unit once at start-up: extracting them per question would cost ~1 ms a passage
         self._figures = {u.id: {f.kind for f in extract_figures(u.text)} for u in units}
-        self._years = {u.id: _figure_years(u.text) for u in units}
+        self._years = {u.id: figure_years(u.text) for u in units}
         self._lower = {u.id: u.text.lower() for u in units}
         self._sentence_kinds = {s.text: {f.kind for f in extract_figures(s.text)} for u in units for s in u.sentences}
 
@@ -204,7 +204,7 @@ class AnswerabilityFeatures:
             return []
         stated: set[str] = set()
         for u in units:
-            stated |= self._years.get(u.id) or _figure_years(u.text)
+            stated |= self._years.get(u.id) or figure_years(u.text)
         return [y for y in years if y not in stated]
 
     def coverage(self, question: str, units: Sequence[Unit]) -> float:
@@ -256,7 +256,8 @@ def judge(model: AnswerabilityModel, values: Mapping[str, float], explain: Mappi
     return Verdict(p, True, "high" if p < SURE_REFUSAL else "medium", reason)
 
 
-def _figure_years(text: str) -> set[str]:
+def figure_years(text: str) -> set[str]:
+    """The years a text states: as digits, in a date (2022 年 8 月, March 2022) or in Chinese numerals."""
     years = set(YEAR_RE.findall(text))
     for f in extract_figures(text):
         if f.kind == "year":
@@ -275,6 +276,7 @@ __all__ = [
     "AnswerabilityFeatures",
     "AnswerabilityModel",
     "Verdict",
+    "figure_years",
     "judge",
     "model_path",
 ]

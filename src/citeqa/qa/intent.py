@@ -47,6 +47,11 @@ JUDGEMENT_INTENT_RE = re.compile(
 EXPLANATION_INTENT_RE = re.compile(
     r"\bwhy\b|\bexplain\w*|\breasons?\b|为什么|为何|怎么解释|如何解释|原因", re.IGNORECASE
 )
+# the question checks a claim ("is it true that … in 2019", 真的…吗): a year in it may be the student's mistake,
+# which the passage that states the right one answers
+CLAIM_CHECK_RE = re.compile(
+    r"\bis (?:it|this|that) (?:true|right|correct)\b|\btrue that\b|真的|是否|是不是|对吗|对不对|属实", re.IGNORECASE
+)
 # inferential and evaluative sentences, where Chinese academic prose states its verdicts ("这表明…", "因此…")
 EVALUATIVE_RE = re.compile(r"说明|表明|意味着|因此|可见|由此|总之|总体|归根结底|综上|实质|根本目的|直接目的")
 # a question that names a part of the paper ("in the abstract", "the lit review footnote", 结语里) is about it

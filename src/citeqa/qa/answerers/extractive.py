@@ -10,18 +10,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from citeqa.figures import extract_figures
 from citeqa.index.chunking import Sentence, Unit
 from citeqa.index.lexicon import ENGLISH_WORD_RE
 from citeqa.index.lexicon import STOPWORDS as LEXICON_STOPWORDS
 from citeqa.qa.answer import NOT_COVERED, Answer, Citation, Evidence
 from citeqa.qa.answerability import (
-    ASKS,
-    FIGURE_KINDS,
     LOW_CONFIDENCE_NOTICE,
     AnswerabilityFeatures,
     AnswerabilityModel,
     Verdict,
+    figure_years,
     judge,
     model_path,
 )
@@ -37,6 +35,7 @@ from citeqa.qa.english import (
 )
 from citeqa.qa.intent import (
     CITATION_INTENT_RE,
+    CLAIM_CHECK_RE,
     EXPLANATION_INTENT_RE,
     JUDGEMENT_INTENT_RE,
     LIST_INTENT_RE,
@@ -52,6 +51,7 @@ from citeqa.qa.retrieve import Hit, Retrieval, Retriever
 from citeqa.qa.scope import ScopeChecker, warm_up
 from citeqa.qa.sentence_ranker import CandidateSentence, LearnedRanker, feature_matrix, rule_scores, tokens
 from citeqa.qa.sentence_ranker import model_path as ranker_path
+from citeqa.qa.value_check import AnswerSentence, ValueCheck, ValueVerdict
 from citeqa.settings import Settings
 from citeqa.textutil import URL_RE, YEAR_RE, cjk_ratio, strip_trailing_punct
 
@@ -63,7 +63,8 @@ PART_RATIO = 0.6  # the best sentence of another passage answers a multi-part qu
 MAX_LIST_ITEMS = 6
 PASSAGE_REACH = 3  # a marker at most this many sentences later still backs an unmarked sentence
 log = logging.getLogger(__name__)
-NO_PERCENTAGE = "the passages on this topic state no percentage"
+NO_PERCENTAGE = "the passages on this topic state no percentage"  # what value_check says of a missing one
+NO_YEAR = "the paper states this for other years, not "  # + the years the question pins
 NO_PLACE = "the answer passages never mention "  # + the places the question names
 NO_ANSWER_SENTENCE = "no answer sentence found"  # in scope, yet no sentence answers (an llm answerer may try)
 
@@ -103,6 +104,7 @@ class ExtractiveAnswerer:
         warm_up()
         units = retriever.index.units
         self.answerability_features = AnswerabilityFeatures(self.scope, retriever.index.lexicon, units)
+        self.value_check = ValueCheck(units)
         # read at start-up with plain numpy; "off" keeps the hard rules (the ablation)
         on = settings.answerability == "on"
         self.answerability = AnswerabilityModel.load(model_path(settings.corpus_path)) if on else None
@@ -296,8 +298,13 @@ class ExtractiveAnswerer:
             if self.settings.decompose and (parts := question_parts(question)):
                 chosen += self._part_answers(question, language, parts, chosen, evidence)
             chosen += self._year_answers(question, candidates, chosen)
-            if verdict is None and self._states_no_percentage(question, chosen):
-                reason, chosen = NO_PERCENTAGE, []
+            value = self._check_value(question, language, chosen, candidates) if verdict is None else None
+            if value is not None and value.rescue is not None:
+                chosen.append(candidates[value.rescue])
+            if value is not None and value.reason:
+                reason, chosen = value.reason, []
+            elif verdict is None and (years := self._unstated_years(question, chosen)):
+                reason, chosen = NO_YEAR + ", ".join(years), []
             elif verdict is None and (places := places_missing(question, self._answer_texts(chosen))):
                 reason, chosen = NO_PLACE + ", ".join(place_name(p, reply_language) for p in places), []
         if not chosen:
@@ -358,6 +365,7 @@ class ExtractiveAnswerer:
         each: for a year the answer does not state, the best-ordered candidate sentence that states it (a fact, not a
         reference's publication year) joins the answer."""
         years = list(dict.fromkeys(YEAR_RE.findall(question)))
+        # one year is no comparison: a sentence merely naming it was measured to join the answer as noise
         if len(years) < 2:
             return []
         stated = set(YEAR_RE.findall(" ".join(c.sentence.text for c in chosen)))
@@ -376,25 +384,56 @@ class ExtractiveAnswerer:
                     break
         return added
 
-    def _states_no_percentage(self, question: str, chosen: list[_Candidate]) -> bool:
-        """The question asks for a percentage, share or rate and no answer sentence (nor an explanatory footnote they
-        cite) states one: the paper gives that figure nowhere near the topic. On the development sets this refused
-        7 more near misses and no answerable question ("why" questions that mention a share are exempt: one such was
-        the only answerable question it caught; "which document is cited for the rate" questions are exempt too);
-        asking for an amount, a date or a person the answer lacks separated nothing (as many answerable questions
-        as near misses)."""
-        if not ASKS["percent"].search(question) or EXPLANATION_INTENT_RE.search(question):
-            return False
-        if CITATION_INTENT_RE.search(question):  # "which document is cited for the minimum tax rate": a source
-            return False
-        texts = self._answer_texts(chosen)
-        return not any(f.kind in FIGURE_KINDS["percent"] for t in texts for f in extract_figures(t))
+    def _check_value(
+        self, question: str, language: str, chosen: list[_Candidate], candidates: list[_Candidate]
+    ) -> ValueVerdict:
+        """Does the answer state the kind of value asked (an amount, a percentage, a date), about the question's
+        subject? (value_check.py; a candidate of the answer's own passage may supply a missing value)."""
+        return self.value_check.check(
+            question,
+            lambda text: self._question_tokens(text, language)[0],
+            [self._as_read(c) for c in chosen],
+            (self._as_read(c) for c in candidates),
+        )
 
-    def _answer_texts(self, chosen: list[_Candidate]) -> list[str]:
-        """The answer's sentences and the explanatory footnotes they cite (what the answer would show)."""
+    def _as_read(self, candidate: _Candidate) -> AnswerSentence:
+        """A sentence with the explanatory notes shown with it; a note with the sentence citing it."""
+        paper = self.retriever.index.corpus.paper
+        unit = candidate.hit.unit
+        if unit.kind == "footnote":
+            text = candidate.sentence.text + " " + self.value_check.citing.get(unit.id, "")
+        else:
+            notes = [paper.footnote(f) for f in self._footnotes_backing(candidate)]
+            text = " ".join([candidate.sentence.text, *(f.text for f in notes if f.kind == "note")])
+        if unit.kind != "paragraph":
+            return AnswerSentence(text, unit.id, candidate.index)
+        starts = [s.start for s in self._paragraph_sentences[unit.paragraph_id]]
+        return AnswerSentence(text, unit.paragraph_id, starts.index(candidate.sentence.start))
+
+    def _unstated_years(self, question: str, chosen: list[_Candidate]) -> list[str]:
+        """Years the question pins that no answer sentence (nor a footnote they cite) states, once the sentences
+        stating them have been looked for: the answer then gives another year's figure ("the trade deficit in
+        2023" answered with 2022's), which is a near miss, not an answer. A question asking why, for a source, or
+        whether a claim is true is exempt (its year may be the student's mistake, which the passage corrects)."""
+        if CLAIM_CHECK_RE.search(question) or EXPLANATION_INTENT_RE.search(question):
+            return []
+        if CITATION_INTENT_RE.search(question) or MULTI_PART_RE.search(question):
+            return []  # a source's year is its publication's; a part of a question may be answered elsewhere
+        years = list(dict.fromkeys(YEAR_RE.findall(question)))
+        if not years:
+            return []
+        # explanatory notes state facts; a reference's year is when the cited work appeared
+        texts = self._answer_texts(chosen, notes_only=True)
+        stated = set().union(*(figure_years(t) for t in texts))
+        return [y for y in years if y not in stated]
+
+    def _answer_texts(self, chosen: list[_Candidate], notes_only: bool = False) -> list[str]:
+        """The answer's sentences and the footnotes they cite (what the answer would show); `notes_only`: of the
+        footnotes, only the explanatory notes."""
         paper = self.retriever.index.corpus.paper
         texts = [c.sentence.text for c in chosen]
-        return texts + [paper.footnote(f).text for c in chosen for f in self._footnotes_backing(c)]
+        footnotes = [paper.footnote(f) for c in chosen for f in self._footnotes_backing(c)]
+        return texts + [f.text for f in footnotes if not notes_only or f.kind == "note"]
 
     def _source_answer(
         self,
@@ -450,6 +489,8 @@ class ExtractiveAnswerer:
         missing = self.scope.missing_names(question) if self.settings.refuse_unknown_names else []
         top_text = " ".join(h.unit.text for h in retrieval.hits[:ANSWER_POOL])
         years = self.scope.missing_years(question, top_text)
+        if CLAIM_CHECK_RE.search(question) or EXPLANATION_INTENT_RE.search(question):
+            years = []  # the year may be the student's mistake ("is it true … in 2016"), which the passage corrects
         if missing:
             return "the paper never mentions " + ", ".join(missing)
         if years:

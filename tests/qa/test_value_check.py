@@ -1,0 +1,121 @@
+"""The value check: an answer must state the kind of value asked (an amount, a percentage, a date), in a sentence
+about what the question asks it of; else the question is a near miss and is refused with the reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from citeqa.qa.sentence_ranker import tokens
+from citeqa.qa.value_check import AnswerSentence, ValueCheck, asked_kinds, exempt
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        ("how much did the act provide?", ["amount"]),
+        ("芯片法拨了多少钱", ["amount"]),
+        ("法案以几比几通过", ["amount"]),
+        ("what tariff rate did they set?", ["percent"]),  # a rate is a percentage
+        ("企业所得税税率降到了多少", ["percent", "amount"]),
+        ("when was the agreement reached?", ["date"]),
+        ("协定是哪一年达成的", ["date"]),
+        ("建了几个研究院", ["amount"]),
+        ("回流政策主要卡在哪几个因素上", []),  # which few: a list, not a count
+        ("提要里列的几项措施中，哪一项跟政府采购有关", []),
+        ("what cost advantage did china have?", []),  # "cost" names the topic, asks no amount
+        ("who signed the act?", []),
+    ],
+)
+def test_the_kind_of_value_a_question_asks_for(question, kinds):
+    assert asked_kinds(question) == kinds
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "which report is the 1.4 million figure from?",  # a source
+        "哪天发布的那篇报告",  # a cited work's date: its reference states it
+        "why did the share of manufacturing fall?",  # the share is context
+        "作者怎么评价政策在稳定中产阶级规模上的作用",  # the author's verdict
+    ],
+)
+def test_source_why_and_verdict_questions_are_exempt(question):
+    assert exempt(question)
+
+
+@pytest.fixture(scope="module")
+def check(assistant) -> ValueCheck:
+    return assistant.answerer.value_check
+
+
+def _read(text: str, passage: str = "p", position: int = 0) -> AnswerSentence:
+    return AnswerSentence(text, passage, position)
+
+
+def test_an_answer_without_the_kind_asked_is_refused(check):
+    answer = [_read("该中心是由产业界、大学和政府部门联合组成的公私联盟。")]
+    verdict = check.check("国家半导体技术中心有多少名员工？", tokens, answer)
+    assert verdict.reason == "the passages on this topic state no amount or number"
+
+
+def test_an_answer_holding_the_kind_asked_passes(check):
+    answer = [_read("2023 年第 1 季度，美国从中国进口锂电池数量占其进口总额的 87.9%。")]
+    assert check.check("美国进口锂电池里中国占多大比例？", tokens, answer).reason == ""
+
+
+def test_a_value_in_a_sentence_about_something_else_is_refused(check):
+    """The percentage sits in a sentence about car parts; the sentence about tariffs states none."""
+    answer = [
+        _read("特朗普政府发起贸易战，通过大幅提高进口关税增加企业离岸生产成本。"),
+        _read("协定规定每辆汽车 75% 的零部件原产于成员国。", "q"),
+    ]
+    verdict = check.check("特朗普贸易战对中国商品的关税税率是多少？", tokens, answer)
+    assert verdict.reason == "the percentages the passages state are about something else"
+
+
+def test_the_sentence_next_to_the_answer_may_supply_the_missing_value(check):
+    answer = [_read("锂电池高度依赖对华进口。", "para-x", 3)]
+    candidates = [
+        _read("美国从墨西哥的进口额为 4000 亿美元。", "para-x", 2),  # next to it, but not about batteries
+        _read("美国从中国进口锂电池数量占其进口总额的 87.9%。", "para-y", 4),  # another paragraph
+        _read("美国从中国进口锂电池数量占其进口总额的 87.9%。", "para-x", 4),
+    ]
+    verdict = check.check("锂电池对华依赖多少", tokens, answer, candidates)
+    assert verdict.rescue == 2 and verdict.reason == ""
+
+
+def test_a_question_of_two_parts_is_refused_only_when_neither_is_answered(check):
+    answer = [_read("特朗普表示他上任第一天将废除补贴电动汽车的税收抵免条款。")]
+    # one part asks what Trump would do (answered), the other an amount (absent): not refused
+    assert check.check("特朗普说上任后要怎么处理电车补贴？补贴原本最多给多少？", tokens, answer).reason == ""
+    # both parts ask a value the answer lacks
+    refused = check.check("特朗普哪一年说的？补贴原本最多给多少？", tokens, answer)
+    assert refused.reason.startswith("the passages on this topic state no")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how much did the IIJA spend on roads?",  # the act is only named in a list of laws
+        "国家半导体技术中心每年的预算是多少？",
+    ],
+)
+def test_the_real_answerer_refuses_a_value_the_paper_never_gives(assistant, question):
+    answer = assistant.ask(question)
+    assert not answer.answered
+    assert "state no amount" in answer.refusal_reason or "about something else" in answer.refusal_reason
+
+
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("what local-content threshold does USMCA set", "75%"),  # the value is in the note the sentence cites
+        ("美国制造业就业人数2023年9月是多少", "1299"),
+        ("by how much did the TCJA cut the corporate tax rate", "21%"),
+        ("NNMI 计划建多少家研究院", "15"),
+    ],
+)
+def test_the_real_answerer_still_answers_values_the_paper_gives(assistant, question, value):
+    answer = assistant.ask(question)
+    assert answer.answered, answer.refusal_reason
+    assert value in answer.answer.replace(" ", "")
