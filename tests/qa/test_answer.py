@@ -180,6 +180,28 @@ def test_abbreviations_acronyms_and_cited_sites_count_as_mentioned():
     assert checker.missing_names("tariffs under Section 301?") == ["Section"]  # dictionary words are not names
 
 
+def test_acronyms_of_the_papers_names_glossed_acronyms_and_chinese_metonyms_are_not_unknown():
+    paper = "《减税和就业法》 特朗普 税率 美国 国家 排第 共和党 民主党 国家半导体技术中心 由谁组成 限制企业对华投资"
+    glossary = {
+        "《减税和就业法》": "Tax Cuts and Jobs Act",
+        "共和党": "Republicans",
+        "民主党": "Democrats",
+    }
+    checker = ScopeChecker(paper, glossary)
+    assert checker.missing_names("特朗普的 TCJA 把税率降到了多少？") == []  # the initials of a glossary name
+    assert checker.missing_names("What did the TCJA cut?") == []
+    assert checker.missing_names("What did the XYZW cut?") == ["XYZW"]
+    assert checker.missing_names("国家半导体技术中心（NSTC）由谁组成？") == []  # the question glosses the name
+    assert checker.missing_names("natl semiconductor tech center (NSTC) members?") == []
+    assert checker.missing_names("华盛顿限制企业对华投资哪些领域") == []  # a government metonym, as in English
+    assert checker.missing_names("“新华盛顿共识”指什么？") == ["华盛顿"]  # inside a quoted term it is a name
+    assert checker.missing_names("美国在87个国家中排第几？") == []  # 国家|中排 (j): a locative ends the phrase
+    assert checker.missing_names("How many Republican senators voted no?") == []  # the glossary's "Republicans"
+    assert checker.missing_names("How did Democratic administrations differ?") == []  # its "Democrats"
+    # a run of capitals across a sentence end is two phrases: "FDI" ends one, "Fix" starts the next sentence
+    assert checker.missing_names("True or false: it rose to half of total FDI. Fix whatever is wrong.") == ["FDI"]
+
+
 def test_rare_terms_shared_by_one_passage_mark_a_question_as_about_the_paper():
     passages = ["Jake Sullivan, speech at the Brookings Institution", "制造业 关税 补贴"]
     passages += ["制造业 就业", "制造业 投资", "制造业 补贴"]

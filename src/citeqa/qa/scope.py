@@ -128,6 +128,11 @@ CHINESE_NOT_NAMES = {"论文", "作者", "文章", "本文", "英文", "中文",
 # government" for retrieval was measured too and lost a passage ("why does washington think ..."), so only the
 # names check knows them
 GOVERNMENT_METONYMS = {"washington", "beijing", "capitol", "hill"}
+CHINESE_GOVERNMENT_METONYMS = {"华盛顿", "北京", "国会山", "白宫"}  # the same in news Chinese
+# an acronym in brackets right after the name it abbreviates
+GLOSSED_ACRONYM_RE = re.compile(r"(?<=[\w\u4e00-\u9fff])\s*[(（]\s*([A-Z]{2,8})\s*[)）]")
+# function words an acronym skips ("Tax Cuts and Jobs Act" -> TCJA)
+ACRONYM_SKIPS = {"and", "of", "the", "for", "in", "on", "to", "&"}
 # the one-character abbreviations of countries in news Chinese (美企 = 美国企业, 中方 = 中国方面), and what follows
 COUNTRY_ABBREVIATIONS = {
     "美": "美国", "中": "中国", "墨": "墨西哥", "加": "加拿大", "越": "越南", "日": "日本",
@@ -136,6 +141,7 @@ COUNTRY_ABBREVIATIONS = {
 COUNTRY_OF = set("企方媒军股籍资商货")
 # single characters jieba glues onto the end of a word: locatives, modal verbs and adverbs ("法里", "美国会")
 TRAILING_PARTICLES = set("里上中内会说也都还就才的了和与跟")
+LOCATIVES = set("里上中内下")
 
 
 class ScopeChecker:
@@ -167,16 +173,21 @@ class ScopeChecker:
         # the sites the paper cites ("NYT" ~ cn.nytimes.com, "Tax Notes" ~ taxnotes.com)
         self._hosts = {h.lower() for h in re.findall(r"https?://([^/\s，。；]+)", corpus_text)}
         self._capitalised = set(re.findall(r"\b[A-Z][a-z]{3,}\b", corpus_text))
+        # the initials of the English names of the paper's terms (NSTC, TCJA, ARRA): an acronym of a name it uses
+        self._acronyms = {acronym(name) for name in (*used.values(), *(aliases or {}).values())} - {""}
         self._spans: tuple[str, list[tuple[int, int]]] | None = None  # the last question's long-word spans
 
     def _english_present(self, word: str) -> bool:
         """The word or its singular ("Americans" -> "American") in the paper or its glossary; an acronym the
         dictionary translates into the paper's words ("AI" -> 人工智能); part of a cited site's name ("NYT" ~
         nytimes.com); an abbreviation of a capitalised word of the paper ("Dept" -> "Department")."""
-        if word.lower() in GOVERNMENT_METONYMS:
+        if word.lower() in GOVERNMENT_METONYMS or (word.isupper() and word in self._acronyms):
             return True
-        for form in singular_forms(word.lower()):
-            pattern = r"(?<![a-z])" + re.escape(form) + r"(?![a-z])"
+        low = word.lower()
+        # "Republican" is the glossary's "Republicans", "Democratic" its "Democrats": a plural or the noun counts
+        stems = [low[:-2]] if low.endswith("ic") and len(low) > 6 else []
+        for form in [*singular_forms(low), *stems]:
+            pattern = r"(?<![a-z])" + re.escape(form) + r"(?:e?s)?(?![a-z])"
             if re.search(pattern, self._lower) or re.search(pattern, self._glossary_lower):
                 return True
             if word.isupper() and form in self._translated:
@@ -196,6 +207,10 @@ class ScopeChecker:
     def _chinese_present(self, word: str, question: str = "") -> bool:
         if word in self._text or any(word in key for key in self._known_chinese):
             return True
+        if word in CHINESE_GOVERNMENT_METONYMS and not any(word in span for span in quoted_spans(question)):
+            return True  # not inside a quoted term the paper never uses (“新华盛顿共识”)
+        if word.isascii():  # an acronym in a Chinese question ("TCJA 把税率降到多少")
+            return word.isupper() and (word in self._acronyms or word in GLOSSED_ACRONYM_RE.findall(question))
         at = question.find(word)
         # jieba glues a name to the next word or particle ("美国进口" = 美国 + 进口, "美国会多出" = 美国 + 会,
         # "芯片法里" = 法 + 里): mentioned when it splits into the paper's words, or a particle strips off
@@ -241,20 +256,14 @@ class ScopeChecker:
         The first word is skipped unless it is an acronym (sentences start with a capital)."""
         names = []
         for m in re.finditer(r"[A-Za-z][A-Za-z0-9&.'’\-]*(?:\s+[A-Z][A-Za-z0-9&.'’\-]*)*", question):
-            # a sentence starts at the question's start or after . ? ! ("...rules? One measure each")
+            # a sentence starts at the question's start or after . ? ! ("...rules? One measure each"), also inside a
+            # run of capitalised words ("... of total FDI. Fix whatever is wrong"; not after "U.S.")
             before = question[: m.start()].rstrip()
-            phrase, at_start = m.group(0), not before or before[-1] in ".?!？！。"
-            words = []
-            for i, raw in enumerate(phrase.split()):
-                word = re.sub(r"['’]s$", "", raw).strip(".-'’")
-                part = word.split("-")[0]  # "US-made" -> "US", "CHIPS-driven" -> "CHIPS"
-                if not part[:1].isupper() or any(ch.isdigit() for ch in part) or len(part) < 2:
-                    continue
-                if part.lower() in QUESTION_WORDS or (at_start and i == 0 and not part.isupper()):
-                    continue
-                words.append(part)
-            if words:
-                names.append(words[-1])
+            at_start = not before or before[-1] in ".?!？！。"
+            for phrase in re.split(r"(?<=[a-z0-9]{2}[.?!])\s+|(?<=[A-Z]{2}[.?!])\s+", m.group(0)):
+                if name := _phrase_name(phrase, at_start):
+                    names.append(name)
+                at_start = True
         return names
 
     def chinese_names(self, question: str) -> list[str]:
@@ -262,14 +271,21 @@ class ScopeChecker:
         import jieba.posseg as pseg
 
         jieba.setLogLevel(60)
-        return [
-            w.word
-            for w in pseg.cut(tagger_text(question))
-            if w.flag in NAME_TAGS
-            and len(w.word) >= 2
-            and w.word not in CHINESE_NOT_NAMES
-            and w.word not in self._common_words
-        ]
+        names, previous = [], ""
+        for w in pseg.cut(tagger_text(question)):
+            # "87个国家中排第几" cuts into 国家|中排|第几, 中排 an abbreviation: a locative after a noun ends that
+            # phrase ("in the 87 countries"), it starts no name
+            wrong_cut = w.flag == "j" and w.word[0] in LOCATIVES and _is_cjk(previous[-1:])
+            if (
+                w.flag in NAME_TAGS
+                and len(w.word) >= 2
+                and w.word not in CHINESE_NOT_NAMES
+                and w.word not in self._common_words
+                and not wrong_cut
+            ):
+                names.append(w.word)
+            previous = w.word
+        return names
 
     def quotes_the_paper(self, question: str) -> str:
         """A span the question shares word for word with the paper: a quoted title or phrase, or five words
@@ -302,8 +318,11 @@ class ScopeChecker:
         return [y for y in dict.fromkeys(years) if y not in evidence_text]
 
     def missing_names(self, question: str) -> list[str]:
-        """Names in the question that appear nowhere in the paper, its footnotes or its glossary."""
-        missing = [n for n in self.english_names(question) if not self._english_present(n)]
+        """Names in the question that appear nowhere in the paper, its footnotes or its glossary. An acronym the
+        question glosses a name with ("国家半导体技术中心（NSTC）", "natl semiconductor technology center (NSTC)") is
+        that name's alias: the name is what is checked."""
+        glossed = set(GLOSSED_ACRONYM_RE.findall(question))
+        missing = [n for n in self.english_names(question) if n not in glossed and not self._english_present(n)]
         if re.search(r"[\u4e00-\u9fff]", question):
             missing += [n for n in self.chinese_names(question) if not self._chinese_present(n, question)]
         return list(dict.fromkeys(missing))
@@ -360,6 +379,32 @@ def _tagger_runs(question: str) -> tuple[list[str], list[tuple[int, int, int]]]:
             runs.append((i, j, sum(a * b for a, b in itertools.pairwise(sizes))))
         i = max(j, i + 1)
     return pieces, runs
+
+
+def _is_cjk(text: str) -> bool:
+    return bool(text) and "\u4e00" <= text <= "\u9fff"
+
+
+def _phrase_name(phrase: str, at_start: bool) -> str:
+    """The name a run of capitalised words contributes: its last word that is not a question word, nor the
+    capitalised first word of a sentence; "" when none."""
+    words = []
+    for i, raw in enumerate(phrase.split()):
+        word = re.sub(r"['’]s$", "", raw).strip(".-'’")
+        part = word.split("-")[0]  # "US-made" -> "US", "CHIPS-driven" -> "CHIPS"
+        if not part[:1].isupper() or any(ch.isdigit() for ch in part) or len(part) < 2:
+            continue
+        if part.lower() in QUESTION_WORDS or (at_start and i == 0 and not part.isupper()):
+            continue
+        words.append(part)
+    return words[-1] if words else ""
+
+
+def acronym(name: str) -> str:
+    """The initials of an English name without its bracketed part: "Tax Cuts and Jobs Act (TCJA)" -> "TCJA"."""
+    words = re.findall(r"[A-Za-z][A-Za-z'’-]*", re.sub(r"\(.*?\)", " ", name))
+    initials = "".join(w[0] for w in words if w.lower() not in ACRONYM_SKIPS)
+    return initials.upper() if len(initials) >= 3 else ""
 
 
 def _abbreviates(short: str, word: str) -> bool:
