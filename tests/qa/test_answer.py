@@ -435,3 +435,22 @@ def test_a_reference_footnote_publication_year_does_not_count_as_stating_the_yea
     facts = " ".join(assistant.answerer._answer_texts(chosen, notes_only=True))
     assert "2023" in all_texts and "2023" not in facts
     assert assistant.answerer._unstated_years(question, chosen) == ["2023"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how do i cite a pdf report with no author in apa 7",  # "author", "report": words the paper uses
+        "what's a good python library for reading pdfs with chinese text",
+    ],
+)
+def test_advice_on_the_students_own_task_is_not_taken_for_a_question_about_the_paper(assistant, question):
+    answer = assistant.ask(question)
+    assert not answer.answered
+    assert answer.refusal_reason.startswith("no passage is similar enough")
+
+
+def test_advice_about_this_paper_keeps_the_exemption(assistant):
+    """Naming the paper ("in this paper") keeps a low-similarity question about it answerable."""
+    answer = assistant.ask("how do i find which footnote in this paper backs the USMCA figures?")
+    assert answer.answered, answer.refusal_reason

@@ -107,3 +107,19 @@ def test_a_verdict_question_gets_no_source_line(assistant):
     answer = assistant.ask("In the author's view, is US reshoring policy sustainable in the long run?")
     assert answer.answered
     assert not any(line.startswith("Source") for line in answer.answer.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("question", "about_a_work"),
+    [
+        ("What does the author recommend China do at home and abroad?", False),  # the paper's own author
+        ("作者觉得中国应该怎么应对", False),
+        ("who is the author of the report the paper cites for the 52% figure?", True),  # "report" is a work
+        ("Which journal published the Fraseur article?", True),
+        ("what did the authors of that pew study find", True),
+    ],
+)
+def test_the_papers_own_author_is_not_a_cited_work(question, about_a_work):
+    from citeqa.qa.intent import asks_about_a_work
+
+    assert asks_about_a_work(question) is about_a_work

