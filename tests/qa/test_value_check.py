@@ -119,3 +119,22 @@ def test_the_real_answerer_still_answers_values_the_paper_gives(assistant, quest
     answer = assistant.ask(question)
     assert answer.answered, answer.refusal_reason
     assert value in answer.answer.replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "该法对购买新能源汽车提供最高 7500 美元的补贴。",  # a cap
+        "2009 年，总统签署该法，其中拨款 23 亿美元提供税收抵免。",  # a part
+    ],
+)
+def test_a_total_asked_but_only_a_part_or_a_cap_stated_is_refused(check, sentence):
+    verdict = check.check("该法总共花了多少钱？", tokens, [_read(sentence)])
+    assert verdict.reason == "the passages state only part of the total asked"
+
+
+def test_a_total_stated_beside_its_parts_is_answered(check):
+    sentence = "截至 9 月，私营部门的劳动力缺口为 857 万人，其中制造业劳动力缺口为 62.7 万人。"
+    assert check.check("私营部门的劳动力缺口总共多少人？", tokens, [_read(sentence)]).reason == ""
+    # without a whole asked for, a capped amount answers "how much"
+    assert check.check("该法对新能源汽车补贴多少钱？", tokens, [_read("该法提供最高 7500 美元的补贴。")]).reason == ""

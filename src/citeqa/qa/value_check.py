@@ -42,6 +42,14 @@ QUESTION_CUE_RE = re.compile(
     r"\b(?:what|how|which|who|whom|whose|when|where|why|whether)\b|\?|？|什么|哪|谁|怎么|怎样|如何|多少|几|吗|呢|啥|是否",
     re.I,
 )
+# the question asks for a whole ("how much does the IRA spend in total", 总共/一共/总额/总规模)
+TOTAL_RE = re.compile(
+    r"\bin total\b|\btotal (?:amount|cost|size|spending|funding|investment|\$)|\boverall\b|\bthe whole\b"
+    r"|\baltogether\b|总共|总额|总规模|总支出|总投资|整个.{0,6}(?:规模|花|投)",
+    re.I,
+)
+# a figure stated as a part or a cap of a whole ("其中拨款 23 亿美元", "最高 7500 美元", "up to $7,500", "per car")
+PART_OF_RE = re.compile(r"(?:其中|最高|最多|每[辆个家年人台]|单[个项]|up to|per \w+|each)\s*\S{0,6}\s*$", re.I)
 # the value kinds (figures.py) that answer each asked kind: a count of votes is a ratio (51∶50), a share a percent
 ACCEPTED: dict[str, frozenset[str]] = {
     "amount": frozenset({"money", "count", "ratio", "percent"}),
@@ -150,6 +158,8 @@ class ValueCheck:
             elif best > 0 and max(holding) < BIND_RATIO * best:
                 unbound.append(kind)
         if len(absent) + len(unbound) < len(kinds):
+            if "amount" in kinds and self._only_parts(question, answer):
+                return ValueVerdict("the passages state only part of the total asked")
             return ValueVerdict()
         shared = q_tokens & tokens(answer[0].text)
         if absent and not unbound and shared:
@@ -165,6 +175,19 @@ class ValueCheck:
         if absent:
             return ValueVerdict(f"the passages on this topic state no {NOUNS[absent[0]]}")
         return ValueVerdict(f"the {PLURALS[unbound[0]]} the passages state are about something else")
+
+    def _only_parts(self, question: str, answer: Sequence[AnswerSentence]) -> bool:
+        """A question asking for a whole amount whose answer states amounts only as parts or caps of one: "how much
+        does the IRA spend in total" answered with "最高 7500 美元的补贴" (up to 7,500 per car)."""
+        if not TOTAL_RE.search(question):
+            return False
+        amounts = [
+            (a.text, f)
+            for a in answer
+            for f in extract_figures(a.text)
+            if f.kind in ("money", "count") and f.span[0] >= 0
+        ]
+        return bool(amounts) and all(PART_OF_RE.search(text[: f.span[0]]) for text, f in amounts)
 
 
 def _states(text: str, kind: str) -> bool:
