@@ -198,6 +198,8 @@ def test_acronyms_of_the_papers_names_glossed_acronyms_and_chinese_metonyms_are_
     assert checker.missing_names("美国在87个国家中排第几？") == []  # 国家|中排 (j): a locative ends the phrase
     assert checker.missing_names("How many Republican senators voted no?") == []  # the glossary's "Republicans"
     assert checker.missing_names("How did Democratic administrations differ?") == []  # its "Democrats"
+    assert checker.missing_names("How big is the Tax Cuts and Jobs Law's rate cut?") == []  # "Law" for "Act"
+    assert checker.missing_names("What did the Clean Growth Law do?") == ["Growth"]
     # a run of capitals across a sentence end is two phrases: "FDI" ends one, "Fix" starts the next sentence
     assert checker.missing_names("True or false: it rose to half of total FDI. Fix whatever is wrong.") == ["FDI"]
 

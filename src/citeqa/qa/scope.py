@@ -129,6 +129,12 @@ CHINESE_NOT_NAMES = {"论文", "作者", "文章", "本文", "英文", "中文",
 # names check knows them
 GOVERNMENT_METONYMS = {"washington", "beijing", "capitol", "hill"}
 CHINESE_GOVERNMENT_METONYMS = {"华盛顿", "北京", "国会山", "白宫"}  # the same in news Chinese
+# the head nouns of names of laws and plans, which students vary ("Law" for "Act", "Plan" for "Strategy"); not of
+# bodies ("Reshoring Initiative" is an organisation the paper never names)
+GENERIC_HEADS = {
+    "law", "act", "bill", "plan", "program", "programme", "agreement", "deal", "strategy", "policy", "package",
+    "scheme",
+}  # fmt: skip
 # an acronym in brackets right after the name it abbreviates
 GLOSSED_ACRONYM_RE = re.compile(r"(?<=[\w\u4e00-\u9fff])\s*[(（]\s*([A-Z]{2,8})\s*[)）]")
 # function words an acronym skips ("Tax Cuts and Jobs Act" -> TCJA)
@@ -397,6 +403,9 @@ def _phrase_name(phrase: str, at_start: bool) -> str:
         if part.lower() in QUESTION_WORDS or (at_start and i == 0 and not part.isupper()):
             continue
         words.append(part)
+    # "the Inflation Reduction Law": a generic head noun says less than the word before it (the paper's "Act")
+    if len(words) >= 2 and words[-1].lower() in GENERIC_HEADS:
+        return words[-2]
     return words[-1] if words else ""
 
 
