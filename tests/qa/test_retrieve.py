@@ -12,6 +12,17 @@ def test_rrf_sums_reciprocal_ranks():
     assert max(fused, key=fused.get) == "b"
 
 
+def test_the_default_fusion_lets_a_first_place_outweigh_middling_ranks(settings):
+    """Two rankings put the passage first and third; three others each hold a rival ninth. With the classic
+    k = 60 the rival wins on three middling votes; with the default small k the first place does."""
+    target = [("t", 0.9), *[(f"x{i}", 0.5) for i in range(5)]]
+    second = [("y1", 0.9), ("y2", 0.8), ("t", 0.7)]
+    rivals = [[*((f"z{j}-{i}", 0.9) for i in range(8)), ("r", 0.4)] for j in range(3)]
+    rankings = [target, second, *rivals]
+    assert _rrf(rankings, k=60)[0][0] == "r"
+    assert _rrf(rankings, k=settings.rrf_k)[0][0] == "t"
+
+
 def _hit(uid: str, kind: str, cosine: float) -> Hit:
     from citeqa.index.chunking import Sentence, Unit
 

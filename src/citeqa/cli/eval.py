@@ -26,6 +26,23 @@ def default_gold_path(settings: Settings) -> Path:
     return path if path.is_file() else settings.root / "corpus" / "gold" / "gold.jsonl"
 
 
+def gold_files(value: str) -> list[Path]:
+    """`--gold a.jsonl,b.jsonl`: one or more gold files, scored as one set."""
+    paths = [Path(part.strip()) for part in value.split(",") if part.strip()]
+    if not paths:
+        raise UserError("--gold needs a file name")
+    return paths
+
+
+def default_thresholds_path(gold_paths: list[Path]) -> Path:
+    """thresholds.json beside the default gold set; thresholds-<name>.json beside any other single set, so that
+    writing a blind set's thresholds never overwrites the gold set's CI gate. Several sets need --thresholds."""
+    if len(gold_paths) > 1:
+        raise UserError("several --gold files: name their thresholds file with --thresholds")
+    path = gold_paths[0]
+    return path.parent / ("thresholds.json" if path.name == "gold.jsonl" else f"thresholds-{path.stem}.json")
+
+
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
@@ -63,7 +80,7 @@ def _check_out_dir(out: Path) -> None:
 def cmd_eval(args: argparse.Namespace) -> int:
     from citeqa.cli.common import open_assistant, progress_bar
     from citeqa.eval.compare import check_thresholds, compare, read_results, read_thresholds
-    from citeqa.eval.gold import check_gold_against_corpus, load_gold
+    from citeqa.eval.gold import check_gold_against_corpus, load_gold_files
     from citeqa.eval.report import ablation_table, compare_table, metrics_table, write_outputs
     from citeqa.eval.runner import Evaluation, llm_summary, run_gold
 
@@ -73,13 +90,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     out = _console()
 
     # everything that can fail on bad input fails before models load
-    gold_path = args.gold or default_gold_path(settings)
-    gold = load_gold(gold_path, strict=args.strict)
+    gold_paths = gold_files(args.gold) if args.gold else [default_gold_path(settings)]
+    gold = load_gold_files(gold_paths, strict=args.strict)
+    gold_name = ",".join(str(p) for p in gold_paths)
     for problem in gold.problems:
-        err.print(f"warning: {gold_path}: skipped {problem}")
+        err.print(f"warning: {gold_name}: skipped {problem}")
     old = read_results(args.compare) if args.compare else None
-    thresholds_path = args.thresholds or gold_path.parent / "thresholds.json"
-    thresholds = read_thresholds(thresholds_path) if args.check_thresholds else None
+    gated = args.check_thresholds or args.write_thresholds
+    thresholds_path = (args.thresholds or default_thresholds_path(gold_paths)) if gated else None
+    thresholds = read_thresholds(thresholds_path) if args.check_thresholds and thresholds_path else None
     items = gold.items[: args.limit] if args.limit else gold.items
 
     assistant = open_assistant(settings)
@@ -94,7 +113,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     evaluation = Evaluation(
         results=results,
         settings=settings.public_dict(),
-        gold_path=str(gold_path),
+        gold_path=gold_name,
         gold_sha256=gold.sha256,
         gold_problems=[str(p) for p in gold.problems],
         gold_warnings=warnings,
@@ -106,7 +125,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.ablations:
         evaluation.ablations = _run_ablations(settings, items, evaluation, err)
 
-    out.print(metrics_table(evaluation.metrics, f"gold-set metrics: {len(results)} questions from {gold_path.name}"))
+    names = ", ".join(p.name for p in gold_paths)
+    out.print(metrics_table(evaluation.metrics, f"gold-set metrics: {len(results)} questions from {names}"))
     if evaluation.ablations:
         out.print(ablation_table(evaluation.ablations))
     llm = llm_summary(results)
@@ -151,7 +171,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         written = write_outputs(evaluation, args.out, comparison, str(args.compare or ""))
         out.print("wrote " + ", ".join(str(p) for p in written))
 
-    if args.write_thresholds:
+    if args.write_thresholds and thresholds_path:
         _write_thresholds(evaluation, thresholds_path, args.margin, settings, out, err)
     return status
 
@@ -207,7 +227,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run the gold questions through the assistant and report metrics overall, by language and "
         "by kind. Exit 0 ok, 1 regression/threshold miss/answer error, 2 bad input, 3 missing resource.",
     )
-    p.add_argument("--gold", type=Path, help="gold JSONL file (default: corpus/gold/gold.jsonl)")
+    p.add_argument("--gold", help="gold JSONL file, or several separated by commas (default: corpus/gold/gold.jsonl)")
     p.add_argument("--out", type=Path, metavar="DIR", help="write results.json, report.md and PNG charts here")
     p.add_argument("--compare", type=Path, metavar="OLD.json", help="show deltas against an earlier results.json")
     p.add_argument(
@@ -219,6 +239,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--write-thresholds", action="store_true", help="write the CI thresholds: measured minus --margin")
     p.add_argument("--margin", type=float, default=0.03, help="margin for --write-thresholds (default 0.03)")
     p.add_argument("--check-thresholds", action="store_true", help="exit 1 when a metric is below its stored threshold")
-    p.add_argument("--thresholds", type=Path, metavar="FILE", help="thresholds file (default: next to the gold)")
+    p.add_argument(
+        "--thresholds",
+        type=Path,
+        metavar="FILE",
+        help="thresholds file (default: thresholds.json beside gold.jsonl, thresholds-<name>.json beside another set)",
+    )
     add_settings_flags(p)
     p.set_defaults(handler=cmd_eval)

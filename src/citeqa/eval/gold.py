@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,6 +157,27 @@ def load_gold(path: Path, strict: bool = False) -> GoldSet:
         why = "--strict" if items else "no valid items"
         raise GoldError(f"gold file {path}: {len(problems)} malformed line(s) ({why}):\n  {listed}{more}")
     return GoldSet(Path(path), items, problems, hashlib.sha256(data).hexdigest())
+
+
+def load_gold_files(paths: Sequence[Path], strict: bool = False) -> GoldSet:
+    """One gold file, or several read as one set (`--gold a.jsonl,b.jsonl`): items in file order, problems named
+    by file, an id used in two files is an error (the per-question results are keyed by id)."""
+    if len(paths) == 1:
+        return load_gold(paths[0], strict=strict)
+    items: list[GoldItem] = []
+    problems: list[GoldProblem] = []
+    digest = hashlib.sha256()
+    seen: dict[str, Path] = {}
+    for path in paths:
+        one = load_gold(path, strict=strict)
+        for item in one.items:
+            if item.id in seen:
+                raise GoldError(f"gold id {item.id} is in both {seen[item.id]} and {path}")
+            seen[item.id] = Path(path)
+        items += one.items
+        problems += [GoldProblem(p.line, f"{Path(path).name}: {p.message}") for p in one.problems]
+        digest.update(one.sha256.encode())
+    return GoldSet(None, items, problems, digest.hexdigest())
 
 
 def normalize(text: str) -> str:
