@@ -456,3 +456,15 @@ def test_advice_about_this_paper_keeps_the_exemption(assistant):
     """Naming the paper ("in this paper") keeps a low-similarity question about it answerable."""
     answer = assistant.ask("how do i find which footnote in this paper backs the USMCA figures?")
     assert answer.answered, answer.refusal_reason
+
+
+def test_a_year_or_place_in_one_part_of_a_question_leaves_the_other_part_to_answer(assistant):
+    """Refused alone, a part asking about 1995 no longer takes an answerable part down with it."""
+    alone = assistant.ask("How many manufacturing jobs did the US have in 1995?")
+    assert not alone.answered and "1995" in alone.refusal_reason
+    both = assistant.ask(
+        "How much did the CHIPS act appropriate for manufacturing incentives? "
+        "And how many manufacturing jobs did the US have in 1995?"
+    )
+    assert both.answered, both.refusal_reason
+    assert "390" in both.answer

@@ -26,6 +26,19 @@ _EN_WORD = re.compile(r"[A-Za-z0-9$%.]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+# a part of a question that asks something (not context: "麦卡锡被弹劾下台 众议院投票是多少比多少" is one question)
+QUESTION_CUE_RE = re.compile(
+    r"\b(?:what|how|which|who|whom|whose|when|where|why|whether)\b|\?|？|什么|哪|谁|怎么|怎样|如何|多少|几|吗|呢|啥|是否",
+    re.I,
+)
+
+
+def asking_parts(question: str) -> list[str]:
+    """The parts of a multi-part question that ask something themselves ([] for one question)."""
+    parts = [p for p in question_parts(question) if QUESTION_CUE_RE.search(p)]
+    return parts if len(parts) >= 2 else []
+
+
 def question_parts(question: str) -> list[str]:
     """The parts of a multi-part question, in order, or [] when it is one question. A part needs three words
     (English) or four Chinese characters, so "and why?" or "多少？" alone does not count."""
@@ -41,4 +54,4 @@ def _substantial(piece: str, chinese: bool) -> bool:
     return len(_EN_WORD.findall(piece)) >= 3
 
 
-__all__ = ["MAX_PARTS", "question_parts"]
+__all__ = ["MAX_PARTS", "asking_parts", "question_parts"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from citeqa.figures import extract_figures
 from citeqa.index.chunking import Unit
 from citeqa.qa.answerability import ASKS
-from citeqa.qa.decompose import question_parts
+from citeqa.qa.decompose import asking_parts
 from citeqa.qa.intent import CITATION_INTENT_RE, EXPLANATION_INTENT_RE, JUDGEMENT_INTENT_RE, WORK_DETAIL_RE
 from citeqa.qa.sentence_ranker import tokens
 
@@ -37,11 +37,6 @@ AMOUNT_RE = re.compile(
 )
 AMOUNT_FEW_RE = re.compile(r"(?<![哪这那])几[个家项所座位名万亿千百十]")
 WHICH_ONE_RE = re.compile(r"哪一?[项个家种条点部些]|哪几")
-# a part of a question that asks something (not context: "麦卡锡被弹劾下台 众议院投票是多少比多少" is one question)
-QUESTION_CUE_RE = re.compile(
-    r"\b(?:what|how|which|who|whom|whose|when|where|why|whether)\b|\?|？|什么|哪|谁|怎么|怎样|如何|多少|几|吗|呢|啥|是否",
-    re.I,
-)
 # the question asks for a whole ("how much does the IRA spend in total", 总共/一共/总额/总规模)
 TOTAL_RE = re.compile(
     r"\bin total\b|\btotal (?:amount|cost|size|spending|funding|investment|\$)|\boverall\b|\bthe whole\b"
@@ -132,8 +127,8 @@ class ValueCheck:
         the paper's Chinese forms)."""
         if not answer or exempt(question):
             return ValueVerdict()
-        parts = [p for p in question_parts(question) if QUESTION_CUE_RE.search(p)]
-        if len(parts) < 2:
+        parts = asking_parts(question)
+        if not parts:
             return self._check_part(question, tokens_of(question), answer, candidates)
         verdicts = [self._check_part(p, tokens_of(p), answer, ()) for p in parts]
         return verdicts[0] if all(v.reason for v in verdicts) else ValueVerdict()

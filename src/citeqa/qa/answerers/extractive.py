@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ from citeqa.qa.answerability import (
     model_path,
 )
 from citeqa.qa.answerers.from_sources import SOURCE_NOTICE, SourcePassages, paper_clearly_weaker
-from citeqa.qa.decompose import question_parts
+from citeqa.qa.decompose import asking_parts, question_parts
 from citeqa.qa.english import (
     english_query_terms,
     load_aliases,
@@ -48,7 +49,7 @@ from citeqa.qa.intent import (
     WORK_DETAIL_RE,
     asks_about_a_work,
 )
-from citeqa.qa.places import place_name, places_missing
+from citeqa.qa.places import place_name, places_in, places_missing
 from citeqa.qa.retrieve import Hit, Retrieval, Retriever
 from citeqa.qa.scope import ScopeChecker, warm_up
 from citeqa.qa.sentence_ranker import CandidateSentence, LearnedRanker, feature_matrix, rule_scores, tokens
@@ -307,7 +308,11 @@ class ExtractiveAnswerer:
                 reason, chosen = value.reason, []
             elif verdict is None and (years := self._unstated_years(question, chosen)):
                 reason, chosen = NO_YEAR + ", ".join(years), []
-            elif verdict is None and (places := places_missing(question, self._answer_texts(chosen))):
+            elif (
+                verdict is None
+                and (places := places_missing(question, self._answer_texts(chosen)))
+                and _every_part_names(question, places, places_in)
+            ):
                 reason, chosen = NO_PLACE + ", ".join(place_name(p, reply_language) for p in places), []
         if not chosen:
             return Answer(
@@ -493,6 +498,8 @@ class ExtractiveAnswerer:
         years = self.scope.missing_years(question, top_text)
         if CLAIM_CHECK_RE.search(question) or EXPLANATION_INTENT_RE.search(question):
             years = []  # the year may be the student's mistake ("is it true … in 2016"), which the passage corrects
+        if years and not _every_part_names(question, years, YEAR_RE.findall):
+            years = []
         if missing:
             return "the paper never mentions " + ", ".join(missing)
         if years:
@@ -673,6 +680,14 @@ def _confidence(top_cosine: float, threshold: float) -> str:
     of the hard rules (answerability off); the answerability model's bands replace it when on."""
     margin = abs(top_cosine - threshold)
     return "high" if margin >= 0.15 else "medium" if margin >= 0.05 else "low"
+
+
+def _every_part_names(question: str, missing: list[str], named_in: Callable[[str], list[str]]) -> bool:
+    """Does every part of a multi-part question name something the paper lacks? One part naming a place or year
+    the passages never mention leaves the other parts to answer ("how much did the CHIPS Act set aside, and why did
+    TSMC's Arizona plant slip"); a question of one part is refused as before."""
+    parts = asking_parts(question)
+    return not parts or all(set(named_in(part)) & set(missing) for part in parts)
 
 
 def _same_sentence(candidate: _Candidate, others: list[_Candidate]) -> bool:
