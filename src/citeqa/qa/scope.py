@@ -11,7 +11,7 @@ import re
 from functools import cached_property, lru_cache
 
 from citeqa.index.lexicon import NAME_TAGS, Lexicon
-from citeqa.textutil import YEAR_RE, quoted_spans, singular_forms, squash
+from citeqa.textutil import YEAR_RE, is_han, quoted_spans, singular_forms, squash
 
 MONTH_WORDS = (
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
@@ -281,7 +281,7 @@ class ScopeChecker:
         for w in pseg.cut(tagger_text(question)):
             # "87个国家中排第几" cuts into 国家|中排|第几, 中排 an abbreviation: a locative after a noun ends that
             # phrase ("in the 87 countries"), it starts no name
-            wrong_cut = w.flag == "j" and w.word[0] in LOCATIVES and _is_cjk(previous[-1:])
+            wrong_cut = w.flag == "j" and w.word[0] in LOCATIVES and bool(previous) and is_han(previous[-1])
             if (
                 w.flag in NAME_TAGS
                 and len(w.word) >= 2
@@ -385,10 +385,6 @@ def _tagger_runs(question: str) -> tuple[list[str], list[tuple[int, int, int]]]:
             runs.append((i, j, sum(a * b for a, b in itertools.pairwise(sizes))))
         i = max(j, i + 1)
     return pieces, runs
-
-
-def _is_cjk(text: str) -> bool:
-    return bool(text) and "\u4e00" <= text <= "\u9fff"
 
 
 def _phrase_name(phrase: str, at_start: bool) -> str:

@@ -168,7 +168,7 @@ class ValueCheck:
                 ):
                     return ValueVerdict(rescue=i)
         if absent:
-            return ValueVerdict(f"the passages on this topic state no {NOUNS[absent[0]]}")
+            return ValueVerdict(absent_reason(absent[0]))
         return ValueVerdict(f"the {PLURALS[unbound[0]]} the passages state are about something else")
 
     def _only_parts(self, question: str, answer: Sequence[AnswerSentence]) -> bool:
@@ -185,8 +185,22 @@ class ValueCheck:
         return bool(amounts) and all(PART_OF_RE.search(text[: f.span[0]]) for text, f in amounts)
 
 
+def absent_reason(kind: str) -> str:
+    """The refusal reason for an asked kind of value no answer sentence states."""
+    return f"the passages on this topic state no {NOUNS[kind]}"
+
+
 def _states(text: str, kind: str) -> bool:
     return any(f.kind in ACCEPTED[kind] for f in extract_figures(text))
 
 
-__all__ = ["ACCEPTED", "BIND_RATIO", "AnswerSentence", "ValueCheck", "ValueVerdict", "asked_kinds", "exempt"]
+__all__ = [
+    "ACCEPTED",
+    "BIND_RATIO",
+    "AnswerSentence",
+    "ValueCheck",
+    "ValueVerdict",
+    "absent_reason",
+    "asked_kinds",
+    "exempt",
+]

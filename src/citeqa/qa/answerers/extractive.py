@@ -54,7 +54,7 @@ from citeqa.qa.retrieve import Hit, Retrieval, Retriever
 from citeqa.qa.scope import ScopeChecker, warm_up
 from citeqa.qa.sentence_ranker import CandidateSentence, LearnedRanker, feature_matrix, rule_scores, tokens
 from citeqa.qa.sentence_ranker import model_path as ranker_path
-from citeqa.qa.value_check import AnswerSentence, ValueCheck, ValueVerdict
+from citeqa.qa.value_check import AnswerSentence, ValueCheck, ValueVerdict, absent_reason
 from citeqa.settings import Settings
 from citeqa.textutil import URL_RE, YEAR_RE, cjk_ratio, strip_trailing_punct
 
@@ -66,7 +66,7 @@ PART_RATIO = 0.6  # the best sentence of another passage answers a multi-part qu
 MAX_LIST_ITEMS = 6
 PASSAGE_REACH = 3  # a marker at most this many sentences later still backs an unmarked sentence
 log = logging.getLogger(__name__)
-NO_PERCENTAGE = "the passages on this topic state no percentage"  # what value_check says of a missing one
+NO_PERCENTAGE = absent_reason("percent")
 NO_YEAR = "the paper states this for other years, not "  # + the years the question pins
 NO_PLACE = "the answer passages never mention "  # + the places the question names
 NO_ANSWER_SENTENCE = "no answer sentence found"  # in scope, yet no sentence answers (an llm answerer may try)
