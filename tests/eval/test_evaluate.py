@@ -413,7 +413,7 @@ def test_one_real_ablation_variant_builds_its_own_index(settings, assistant):
 # --------------------------------------------------------------------------- CI gate
 
 
-BLIND_GATE = [REPO / "corpus" / "gold" / f"blind-{c}.jsonl" for c in "rstu"]
+BLIND_GATE = [REPO / "corpus" / "gold" / f"blind-{c}.jsonl" for c in "rstuvwxy"]
 
 
 @pytest.mark.slow
@@ -421,10 +421,11 @@ BLIND_GATE = [REPO / "corpus" / "gold" / f"blind-{c}.jsonl" for c in "rstu"]
     ("gold_files", "thresholds_file"),
     [
         ([GOLD], THRESHOLDS),
-        # the four blind sets of the ninth session (near misses of every kind, casual wording): refusals included
-        (BLIND_GATE, REPO / "corpus" / "gold" / "thresholds-blind-r-u.json"),
+        # the eight blind sets of the ninth and tenth sessions (near misses of every kind, casual wording): 120
+        # out-of-scope questions, 80 of them near misses, so the near-miss rules are gated
+        (BLIND_GATE, REPO / "corpus" / "gold" / "thresholds-blind-r-y.json"),
     ],
-    ids=["gold", "blind-r-u"],
+    ids=["gold", "blind-r-y"],
 )
 def test_gold_set_metrics_meet_the_stored_thresholds(assistant, gold_files, thresholds_file):
     """The CI gate: every gated metric on the full set >= its stored thresholds (written by --write-thresholds)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from citeqa.qa.sentence_ranker import tokens
-from citeqa.qa.value_check import AnswerSentence, ValueCheck, asked_kinds, exempt
+from citeqa.qa.value_check import AnswerSentence, ValueCheck, asked_kinds, exempt, rate_kind
 
 
 @pytest.mark.parametrize(
@@ -24,6 +24,9 @@ from citeqa.qa.value_check import AnswerSentence, ValueCheck, asked_kinds, exemp
         ("提要里列的几项措施中，哪一项跟政府采购有关", []),
         ("what cost advantage did china have?", []),  # "cost" names the topic, asks no amount
         ("who signed the act?", []),
+        ("what date did Biden sign the act?", ["day"]),  # a day, not a month
+        ("那份行政令是哪天签的", ["day"]),
+        ("奥巴马宣布设立NNMI是2012年3月几号？", ["day"]),
     ],
 )
 def test_the_kind_of_value_a_question_asks_for(question, kinds):
@@ -138,3 +141,47 @@ def test_a_total_stated_beside_its_parts_is_answered(check):
     assert check.check("私营部门的劳动力缺口总共多少人？", tokens, [_read(sentence)]).reason == ""
     # without a whole asked for, a capped amount answers "how much"
     assert check.check("该法对新能源汽车补贴多少钱？", tokens, [_read("该法提供最高 7500 美元的补贴。")]).reason == ""
+
+
+def test_a_day_asked_needs_a_day_in_the_answer_or_in_the_work_it_cites(check):
+    month_only = "2021 年 6 月，拜登政府发布的《百日供应链评估报告》指出美国依赖特定国家。"
+    question = "what day exactly was the 100-day supply chain review released?"
+    assert (
+        check.check(question, tokens, [_read(month_only)]).reason
+        == "the passages on this topic state no date to the day"
+    )
+    # the cited report's reference dates it to the day
+    cited = AnswerSentence(month_only, "p", 0, "The White House, “100-Day Reviews,” June 8, 2021, https://example.org.")
+    assert check.check(question, tokens, [cited]).reason == ""
+    assert check.check("那份行政令是哪天签的", tokens, [_read("2021年 1月 25日，拜登签署行政令。")]).reason == ""
+    # a month answers "which month" and "when"
+    assert check.check("报告是什么时候发布的", tokens, [_read(month_only)]).reason == ""
+
+
+@pytest.mark.parametrize(
+    ("question", "stems"),
+    [
+        ("what tariff rate did trump slap on chinese goods", ("关税",)),
+        ("what rate of tariffs did Trump impose?", ("关税",)),
+        ("特朗普政府对中国商品加征关税的具体税率是多少？", ("关税",)),
+        ("by how much did the TCJA cut the corporate tax rate", ("税",)),
+        ("企业所得税税率降到了多少", ("税",)),
+        ("what share of parts must be made in the region?", ()),
+    ],
+)
+def test_the_kind_of_rate_a_question_names(question, stems):
+    assert rate_kind(question) == stems
+
+
+def test_a_rate_of_another_kind_does_not_answer_a_named_rate(check):
+    """The tax cut's 35% -> 21% sits in a sentence naming Trump and 税率, but it is no tariff."""
+    tax_cut = _read("2017 年 12 月，特朗普签署《减税和就业法》，将企业所得税税率从 35% 降至 21%。")
+    question = "特朗普对中国商品加征关税的税率是多少？"
+    verdict = check.check(question, tokens, [tax_cut])
+    assert verdict.reason == "the percentages the passages state are about something else"
+    assert check.check("特朗普把企业所得税税率降到了多少？", tokens, [tax_cut]).reason == ""
+    tariff = _read("特朗普政府对 2500 亿美元中国商品加征 25% 的关税。")
+    assert check.check(question, tokens, [tariff]).reason == ""
+    # an amount asked beside the rate is still an amount: the sentence's figures answer it
+    both = "how much did the CHIPS Act appropriate, and to what level did Trump's law cut the corporate tax rate?"
+    assert check.check(both, tokens, [_read("《芯片与科学法》拨款 390 亿美元设立制造激励计划。")]).reason == ""

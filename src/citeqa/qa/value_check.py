@@ -43,6 +43,32 @@ TOTAL_RE = re.compile(
     r"|\baltogether\b|总共|总额|总规模|总支出|总投资|整个.{0,6}(?:规模|花|投)",
     re.I,
 )
+# a day, not a year or a month ("what date did Biden sign the CHIPS Act" answered with "2022 年 8 月")
+DAY_RE = re.compile(
+    r"\b(?:what|which|on what|the exact|exact) (?:exact )?(?:date|day)\b|哪一?天|哪一?日|几月几[日号]|几号|具体日期",
+    re.I,
+)
+# a rate of a named kind ("tariff rate", "关税税率", "加征关税的具体税率"): its percentage must stand in a clause naming
+# that kind, not in one about another rate (the tax cut's 35% -> 21% beside "trade war tariffs")
+RATE_KINDS: dict[str, tuple[str, ...]] = {
+    "tariff": ("关税",),
+    "duty": ("关税", "税"),
+    "duties": ("关税", "税"),
+    "tax": ("税",),
+    "interest": ("利率", "利息"),
+    "unemployment": ("失业",),
+    "inflation": ("通胀", "通货膨胀"),
+}
+_RATE_EN_RE = re.compile(
+    r"\b("
+    + "|".join(RATE_KINDS)
+    + r")s? (?:\w+ ){0,2}?rates?\b|\brates? (?:of|on) (?:\w+ ){0,2}?("
+    + "|".join(RATE_KINDS)
+    + r")",
+    re.I,
+)
+_RATE_ZH_RE = re.compile(r"(关税|所得税|失业|通胀|利息)[^，。？?,；;]{0,6}?(?:税率|率)")
+CLAUSE_RE = re.compile(r"(?:[^，；;。！？!?,]|,(?!\s))+")  # "7,500" stays whole
 # a figure stated as a part or a cap of a whole ("其中拨款 23 亿美元", "最高 7500 美元", "up to $7,500", "per car")
 PART_OF_RE = re.compile(r"(?:其中|最高|最多|每[辆个家年人台]|单[个项]|up to|per \w+|each)\s*\S{0,6}\s*$", re.I)
 # the value kinds (figures.py) that answer each asked kind: a count of votes is a ratio (51∶50), a share a percent
@@ -50,9 +76,10 @@ ACCEPTED: dict[str, frozenset[str]] = {
     "amount": frozenset({"money", "count", "ratio", "percent"}),
     "percent": frozenset({"percent", "ratio"}),
     "date": frozenset({"year", "date"}),
+    "day": frozenset({"date"}),  # a date to the day (figures.py unit "day")
 }
-NOUNS = {"amount": "amount or number", "percent": "percentage", "date": "date"}
-PLURALS = {"amount": "amounts and numbers", "percent": "percentages", "date": "dates"}
+NOUNS = {"amount": "amount or number", "percent": "percentage", "date": "date", "day": "date to the day"}
+PLURALS = {"amount": "amounts and numbers", "percent": "percentages", "date": "dates", "day": "dates"}
 # a value sentence covering less than this share of the best answer sentence's question weight is about another
 # subject; chosen on the development sets (below 0.4: 24 near misses, 2 answerable questions; 0.5: 28 / 3)
 BIND_RATIO = 0.4
@@ -63,7 +90,9 @@ def asked_kinds(question: str) -> list[str]:
     out = []
     if ASKS["percent"].search(question):
         out.append("percent")
-    if ASKS["date"].search(question):
+    if DAY_RE.search(question):
+        out.append("day")
+    elif ASKS["date"].search(question):
         out.append("date")
     if AMOUNT_RE.search(question) or (AMOUNT_FEW_RE.search(question) and not WHICH_ONE_RE.search(question)):
         out.append("amount")
@@ -85,6 +114,9 @@ class AnswerSentence:
     text: str  # the sentence, its explanatory notes, or a note with the sentence citing it
     passage: str  # its paragraph (across chunks), or the footnote's id
     position: int  # its place among the passage's sentences
+    # the works it cites: a reference's date is when a report came out or a speech was given, which answers "on
+    # what day was the 100-day review released" (the sentence says June 2021, the reference June 8, 2021)
+    references: str = ""
 
 
 @dataclass(frozen=True)
@@ -145,13 +177,18 @@ class ValueCheck:
             return ValueVerdict()
         weights = [self.weight(q_tokens, a.text) for a in answer]
         best = max(weights)
+        stems = rate_kind(question)
+        if stems and "percent" in kinds and not AMOUNT_RE.search(question[: _rate_start(question)]):
+            kinds = [k for k in kinds if k != "amount"]  # "关税税率是多少": the 多少 is the rate's
         absent, unbound = [], []
         for kind in kinds:
-            holding = [w for a, w in zip(answer, weights, strict=True) if _states(a.text, kind)]
+            holding = [w for a, w in zip(answer, weights, strict=True) if _states(_read(a, kind), kind)]
             if not holding:
                 absent.append(kind)
             elif best > 0 and max(holding) < BIND_RATIO * best:
                 unbound.append(kind)
+            elif kind == "percent" and stems and not any(_states(a.text, kind, stems) for a in answer):
+                unbound.append(kind)  # percentages of another rate
         if len(absent) + len(unbound) < len(kinds):
             if "amount" in kinds and self._only_parts(question, answer):
                 return ValueVerdict("the passages state only part of the total asked")
@@ -190,13 +227,38 @@ def absent_reason(kind: str) -> str:
     return f"the passages on this topic state no {NOUNS[kind]}"
 
 
-def _states(text: str, kind: str) -> bool:
-    return any(f.kind in ACCEPTED[kind] for f in extract_figures(text))
+def rate_kind(question: str) -> tuple[str, ...]:
+    """The Chinese stems of the kind of rate the question asks for ("tariff rate" -> 关税), () for none named."""
+    if m := _RATE_EN_RE.search(question):
+        return RATE_KINDS[(m.group(1) or m.group(2)).lower()]
+    if m := _RATE_ZH_RE.search(question):
+        return ("税",) if m.group(1) == "所得税" else (m.group(1),)
+    return ()
+
+
+def _read(sentence: AnswerSentence, kind: str) -> str:
+    return f"{sentence.text} {sentence.references}" if kind == "day" else sentence.text
+
+
+def _rate_start(question: str) -> int:
+    m = _RATE_EN_RE.search(question) or _RATE_ZH_RE.search(question)
+    return m.start() if m else len(question)
+
+
+def _states(text: str, kind: str, stems: tuple[str, ...] = ()) -> bool:
+    """Does the text state a value of the kind (a percentage in a clause naming one of `stems`, when given)?"""
+    if stems:
+        return any(
+            any(s in clause.group(0) for s in stems) and _states(clause.group(0), kind)
+            for clause in CLAUSE_RE.finditer(text)
+        )
+    return any(f.kind in ACCEPTED[kind] and (kind != "day" or f.unit == "day") for f in extract_figures(text))
 
 
 __all__ = [
     "ACCEPTED",
     "BIND_RATIO",
+    "DAY_RE",
     "AnswerSentence",
     "ValueCheck",
     "ValueVerdict",

@@ -49,12 +49,14 @@ from citeqa.qa.intent import (
     WORK_DETAIL_RE,
     asks_about_a_work,
 )
+from citeqa.qa.person_check import PersonCheck
 from citeqa.qa.places import place_name, places_in, places_missing
 from citeqa.qa.retrieve import Hit, Retrieval, Retriever
 from citeqa.qa.scope import ScopeChecker, warm_up
 from citeqa.qa.sentence_ranker import CandidateSentence, LearnedRanker, feature_matrix, rule_scores, tokens
 from citeqa.qa.sentence_ranker import model_path as ranker_path
-from citeqa.qa.value_check import AnswerSentence, ValueCheck, ValueVerdict, absent_reason
+from citeqa.qa.subjects import Subject, Subjects
+from citeqa.qa.value_check import DAY_RE, AnswerSentence, ValueCheck, ValueVerdict, absent_reason
 from citeqa.settings import Settings
 from citeqa.textutil import URL_RE, YEAR_RE, cjk_ratio, strip_trailing_punct
 
@@ -69,6 +71,7 @@ log = logging.getLogger(__name__)
 NO_PERCENTAGE = absent_reason("percent")
 NO_YEAR = "the paper states this for other years, not "  # + the years the question pins
 NO_PLACE = "the answer passages never mention "  # + the places the question names
+NO_PERSON = "the passages name no one but the people the question names"
 NO_ANSWER_SENTENCE = "no answer sentence found"  # in scope, yet no sentence answers (an llm answerer may try)
 
 
@@ -108,6 +111,8 @@ class ExtractiveAnswerer:
         units = retriever.index.units
         self.answerability_features = AnswerabilityFeatures(self.scope, retriever.index.lexicon, units)
         self.value_check = ValueCheck(units)
+        self.subjects = Subjects(self.glossary, aliases)
+        self.person_check = PersonCheck(self.glossary, retriever.index.lexicon.common_words)
         # read at start-up with plain numpy; "off" keeps the hard rules (the ablation)
         on = settings.answerability == "on"
         self.answerability = AnswerabilityModel.load(model_path(settings.corpus_path)) if on else None
@@ -314,6 +319,12 @@ class ExtractiveAnswerer:
                 and _every_part_names(question, places, places_in)
             ):
                 reason, chosen = NO_PLACE + ", ".join(place_name(p, reply_language) for p in places), []
+            elif verdict is None and (contrast := self._contrasted(question, chosen))[0]:
+                reason, chosen = _contrast_reason(*contrast, reply_language), []
+            elif verdict is None and self.person_check.names_no_one_new(
+                question, self._answer_texts(chosen, notes_only=True)
+            ):
+                reason, chosen = NO_PERSON, []
         if not chosen:
             return Answer(
                 question,
@@ -409,13 +420,14 @@ class ExtractiveAnswerer:
         unit = candidate.hit.unit
         if unit.kind == "footnote":
             text = candidate.sentence.text + " " + self.value_check.citing.get(unit.id, "")
-        else:
-            notes = [paper.footnote(f) for f in self._footnotes_backing(candidate)]
-            text = " ".join([candidate.sentence.text, *(f.text for f in notes if f.kind == "note")])
+        cited = [paper.footnote(f) for f in self._footnotes_backing(candidate)]
+        if unit.kind != "footnote":
+            text = " ".join([candidate.sentence.text, *(f.text for f in cited if f.kind == "note")])
+        references = " ".join(f.text for f in cited if f.kind != "note")
         if unit.kind != "paragraph":
-            return AnswerSentence(text, unit.id, candidate.index)
+            return AnswerSentence(text, unit.id, candidate.index, references)
         starts = [s.start for s in self._paragraph_sentences[unit.paragraph_id]]
-        return AnswerSentence(text, unit.paragraph_id, starts.index(candidate.sentence.start))
+        return AnswerSentence(text, unit.paragraph_id, starts.index(candidate.sentence.start), references)
 
     def _unstated_years(self, question: str, chosen: list[_Candidate]) -> list[str]:
         """Years the question pins that no answer sentence (nor a footnote they cite) states, once the sentences
@@ -433,6 +445,31 @@ class ExtractiveAnswerer:
         texts = self._answer_texts(chosen, notes_only=True)
         stated = set().union(*(figure_years(t) for t in texts))
         return [y for y in years if y not in stated]
+
+    def _contrasted(self, question: str, chosen: list[_Candidate]) -> tuple[list[Subject], list[Subject]]:
+        """The law or president asked about that the answer never names while naming another (subjects.py); each
+        sentence is read with the one before it, which names what "the bill" refers to. A multi-part question is
+        refused only when every part names one."""
+        if CLAIM_CHECK_RE.search(question) or CITATION_INTENT_RE.search(question):
+            return [], []  # a claim may confuse the two laws, which the answer corrects; a source is its own work
+        texts = self._answer_texts(chosen, notes_only=True)
+        texts += [self._previous_sentence(c) for c in chosen]
+        missing, others = self.subjects.contrasted(question, texts)
+        if missing and not _every_part_names(question, [s.chinese for s in missing], self._subject_names):
+            return [], []
+        return missing, others
+
+    def _previous_sentence(self, candidate: _Candidate) -> str:
+        """The sentence before the candidate in its paragraph (across chunks), "" for a paragraph's first."""
+        unit = candidate.hit.unit
+        if unit.kind != "paragraph":
+            return ""
+        sentences = self._paragraph_sentences[unit.paragraph_id]
+        i = [s.start for s in sentences].index(candidate.sentence.start)
+        return sentences[i - 1].text if i > 0 else ""
+
+    def _subject_names(self, text: str) -> list[str]:
+        return [s.chinese for s in self.subjects.named_in(text)]
 
     def _answer_texts(self, chosen: list[_Candidate], notes_only: bool = False) -> list[str]:
         """The answer's sentences and the footnotes they cite (what the answer would show); `notes_only`: of the
@@ -555,7 +592,8 @@ class ExtractiveAnswerer:
         a footnote listing several works shows the work(s) the answer quotes. Without a source question, a
         work question whose answer already quotes the reference needs no line."""
         asks_source = bool(CITATION_INTENT_RE.search(question))
-        if not citations or not (asks_source or WORK_DETAIL_RE.search(question)):
+        # a day the sentence does not give may be its reference's ("what day was the 100-day review released")
+        if not citations or not (asks_source or WORK_DETAIL_RE.search(question) or DAY_RE.search(question)):
             return []
         quoted: dict[str, list[str]] = {}
         for c in chosen:
@@ -688,6 +726,13 @@ def _every_part_names(question: str, missing: list[str], named_in: Callable[[str
     TSMC's Arizona plant slip"); a question of one part is refused as before."""
     parts = asking_parts(question)
     return not parts or all(set(named_in(part)) & set(missing) for part in parts)
+
+
+def _contrast_reason(missing: list[Subject], others: list[Subject], language: str) -> str:
+    def names(subjects: list[Subject]) -> str:
+        return ", ".join(s.chinese if language == "zh" else s.english for s in subjects)
+
+    return f"the passages state this of {names(others)}, not of {names(missing)}"
 
 
 def _same_sentence(candidate: _Candidate, others: list[_Candidate]) -> bool:
