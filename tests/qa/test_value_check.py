@@ -132,8 +132,9 @@ def test_the_real_answerer_still_answers_values_the_paper_gives(assistant, quest
     ],
 )
 def test_a_total_asked_but_only_a_part_or_a_cap_stated_is_refused(check, sentence):
-    verdict = check.check("该法总共花了多少钱？", tokens, [_read(sentence)])
-    assert verdict.reason == "the passages state only part of the total asked"
+    for question in ("该法总共花了多少钱？", "该法一共砸了多少钱"):
+        verdict = check.check(question, tokens, [_read(sentence)])
+        assert verdict.reason == "the passages state only part of the total asked", question
 
 
 def test_a_total_stated_beside_its_parts_is_answered(check):

@@ -40,7 +40,7 @@ WHICH_ONE_RE = re.compile(r"哪一?[项个家种条点部些]|哪几")
 # the question asks for a whole ("how much does the IRA spend in total", 总共/一共/总额/总规模)
 TOTAL_RE = re.compile(
     r"\bin total\b|\btotal (?:amount|cost|size|spending|funding|investment|\$)|\boverall\b|\bthe whole\b"
-    r"|\baltogether\b|总共|总额|总规模|总支出|总投资|整个.{0,6}(?:规模|花|投)",
+    r"|\baltogether\b|总共|一共|总额|总规模|总支出|总投资|整个.{0,6}(?:规模|花|投)",
     re.I,
 )
 # a day, not a year or a month ("what date did Biden sign the CHIPS Act" answered with "2022 年 8 月")
